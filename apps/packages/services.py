@@ -1,0 +1,166 @@
+"""Writes of the storage core: ingest bytes once, point paths at them, annotate, delete."""
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.core.errors import Conflict, NotFound
+
+from .models import Artifact, Blob, Property
+from .storage import Spool, blob_store
+
+
+class ChecksumMismatch(Conflict):
+    """The bytes do not have the checksum the client announced."""
+
+
+def verify_checksums(spool: Spool, expected: dict[str, str]) -> None:
+    """Raises ChecksumMismatch unless every given checksum (md5, sha1, sha256) matches."""
+    actual = spool.digests()
+    for name, value in expected.items():
+        if value and value.strip().lower() != actual[name]:
+            raise ChecksumMismatch(
+                f"Checksum mismatch: the {name} of the received content is {actual[name]}, "
+                f"the client declared {value.strip()}")
+
+
+def blob_ingest(spool: Spool, *, expected: dict[str, str] | None = None) -> Blob:
+    """Store spooled bytes under their sha256, once, and return their Blob.
+
+    Raises ChecksumMismatch (nothing stored) when ``expected`` checksums disagree.
+    """
+    verify_checksums(spool, expected or {})
+    digests = spool.digests()
+    with transaction.atomic():
+        # Locking the row waits out a garbage collection that is deleting these very bytes.
+        blob = Blob.objects.select_for_update().filter(sha256=digests["sha256"]).first()
+        if blob is not None:
+            Blob.objects.filter(pk=blob.pk).update(touched=timezone.now())
+            return blob
+    blob_store().put(digests["sha256"], spool)
+    blob, _ = Blob.objects.get_or_create(
+        sha256=digests["sha256"],
+        defaults={"sha1": digests["sha1"], "md5": digests["md5"], "size": spool.size})
+    return blob
+
+
+def blob_by_checksum(*, sha256: str = "", sha1: str = "", md5: str = "") -> Blob | None:
+    """A stored blob with any of the given checksums (for deploy-by-checksum), else None."""
+    for field, value in (("sha256", sha256), ("sha1", sha1), ("md5", md5)):
+        if value:
+            blob = Blob.objects.filter(**{field: value.strip().lower()}).first()
+            if blob is not None:
+                return blob
+    return None
+
+
+@transaction.atomic
+def artifact_deploy(*, repository, path: str, blob: Blob, username: str = "",
+                    allow_overwrite: bool = False, properties: dict[str, list[str]] | None = None,
+                    remote_url: str = "") -> tuple[Artifact, bool]:
+    """Point ``path`` in ``repository`` at ``blob``; returns (artifact, created).
+
+    Raises Conflict when the path is a folder, lies under a file, or holds different content
+    and ``allow_overwrite`` is false. Redeploying identical content is not an overwrite.
+    """
+    _check_no_file_folder_clash(repository, path)
+    artifact = _locked_artifact(repository, path)
+    created = artifact is None
+    if created:
+        try:
+            with transaction.atomic():
+                artifact = Artifact.objects.create(
+                    repository=repository, path=path, blob=blob, created_by=username,
+                    modified_by=username, remote_url=remote_url)
+        except IntegrityError:  # a concurrent deploy of the same path won the insert
+            artifact, created = _locked_artifact(repository, path), False
+    if not created:
+        if artifact.blob_id != blob.pk and not allow_overwrite:
+            raise Conflict(f"'{repository.key}/{path}' already exists with different content")
+        artifact.blob, artifact.modified_by = blob, username
+        artifact.remote_url = remote_url or artifact.remote_url
+        artifact.save(update_fields=["blob", "modified_by", "modified", "remote_url"])
+    if properties:
+        properties_set([artifact], properties)
+    return artifact, created
+
+
+def _locked_artifact(repository, path: str) -> Artifact | None:
+    return Artifact.objects.select_for_update().filter(repository=repository, path=path).first()
+
+
+def _check_no_file_folder_clash(repository, path: str) -> None:
+    if Artifact.objects.filter(repository=repository, path__startswith=path + "/").exists():
+        raise Conflict(f"'{repository.key}/{path}' is a folder")
+    parents = path.split("/")[:-1]
+    ancestors = ["/".join(parents[: i + 1]) for i in range(len(parents))]
+    if ancestors and Artifact.objects.filter(repository=repository, path__in=ancestors).exists():
+        raise Conflict(f"a parent of '{repository.key}/{path}' is a file")
+
+
+def artifact_delete(*, repository, path: str) -> int:
+    """Delete the file at ``path``, or everything under the folder ``path`` ('' = all).
+
+    Blobs stay until garbage collection finds them unreferenced. Raises NotFound.
+    """
+    items = Artifact.objects.filter(repository=repository)
+    if path:
+        items = items.filter(Q(path=path) | Q(path__startswith=path + "/"))
+    deleted = items.delete()[1].get(Artifact._meta.label, 0)
+    if not deleted and path:
+        raise NotFound(f"'{repository.key}/{path}' not found")
+    return deleted
+
+
+def artifact_record_download(artifact: Artifact) -> None:
+    Artifact.objects.filter(pk=artifact.pk).update(
+        download_count=F("download_count") + 1, last_downloaded=timezone.now())
+
+
+@transaction.atomic
+def properties_set(artifacts: Iterable[Artifact], properties: dict[str, list[str]]) -> None:
+    """Give each artifact exactly these values for each key named (other keys untouched)."""
+    artifacts = list(artifacts)
+    Property.objects.filter(artifact__in=artifacts, key__in=list(properties)).delete()
+    Property.objects.bulk_create([
+        Property(artifact=artifact, key=key, value=value)
+        for artifact in artifacts
+        for key, values in properties.items()
+        for value in dict.fromkeys(values)
+    ])
+
+
+def properties_delete(artifacts: Iterable[Artifact], keys: Iterable[str]) -> int:
+    return Property.objects.filter(artifact__in=list(artifacts), key__in=list(keys)).delete()[0]
+
+
+def blobs_collect_garbage(*, grace_seconds: int = 3600) -> int:
+    """Delete blobs no artifact uses and nobody ingested in the last ``grace_seconds``.
+
+    Each blob row stays locked while its bytes go, so an ingest of the same content waits and
+    then stores the bytes afresh. ``extra_references`` hooks let format apps keep blobs their
+    own tables use. Returns how many blobs were removed.
+    """
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    candidates = Blob.objects.filter(touched__lt=cutoff, artifacts__isnull=True)
+    for referenced in BLOB_REFERENCES:
+        candidates = candidates.exclude(pk__in=referenced())
+    removed = 0
+    for pk in list(candidates.values_list("pk", flat=True)[:10000]):
+        with transaction.atomic():
+            blob = (Blob.objects.select_for_update(skip_locked=True)
+                    .filter(pk=pk, touched__lt=cutoff, artifacts__isnull=True).first())
+            if blob is None or any(referenced().filter(pk=pk).exists() for referenced in BLOB_REFERENCES):
+                continue
+            blob_store().delete(blob.sha256)
+            blob.delete()
+            removed += 1
+    return removed
+
+
+# Callables returning a Blob queryset of blobs some other table still needs (Docker manifests,
+# upload sessions...). Format apps append to this in their AppConfig.ready().
+BLOB_REFERENCES: list = []

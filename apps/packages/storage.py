@@ -1,0 +1,179 @@
+"""The blob store: a narrow interface over Django's STORAGES["artifacts"].
+
+Layout (the only place it is defined): ``blobs/sha256/<2 hex>/<2 hex>/<sha256>``.
+Bytes arrive as a Spool (a hashed temp file on the data disk) and become visible in one step:
+a rename on the filesystem store, a single PUT object on S3.
+"""
+
+import hashlib
+import os
+import tempfile
+from functools import cache
+from typing import IO
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
+
+from apps.core.errors import BadRequest
+
+CHUNK = 1024 * 1024
+
+
+def blob_key(sha256: str) -> str:
+    return f"blobs/sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+class IncompleteBody(BadRequest):
+    """The client sent fewer bytes than it announced, or the connection broke."""
+
+
+class Spool(File):
+    """A temp file that hashes what is written to it; removed on close unless moved away.
+
+    ``temporary_file_path()`` lets Django's filesystem storage move it into place instead of
+    copying it.
+    """
+
+    def __init__(self):
+        fd, path = tempfile.mkstemp(dir=settings.TMP_DIR, prefix="upload-")
+        super().__init__(os.fdopen(fd, "w+b"), name=os.path.basename(path))
+        self._path = path
+        self._hashers = {name: hashlib.new(name) for name in ("md5", "sha1", "sha256")}
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        for hasher in self._hashers.values():
+            hasher.update(data)
+        self.size += len(data)
+
+    def digests(self) -> dict[str, str]:
+        return {name: hasher.hexdigest() for name, hasher in self._hashers.items()}
+
+    def temporary_file_path(self) -> str:
+        return self._path
+
+    def finish(self) -> "Spool":
+        self.file.flush()
+        self.file.seek(0)
+        return self
+
+    def close(self) -> None:
+        super().close()
+        try:
+            os.unlink(self._path)
+        except FileNotFoundError:
+            pass  # moved into the store
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def spool_stream(stream: IO[bytes], length: int | None) -> Spool:
+    """Copy a request body into a Spool; ``length`` None reads to end of stream.
+
+    Raises IncompleteBody if the client sends less than ``length`` or disconnects.
+    """
+    spool = Spool()
+    try:
+        remaining = length
+        while remaining is None or remaining > 0:
+            want = CHUNK if remaining is None else min(CHUNK, remaining)
+            try:
+                data = stream.read(want)
+            except (OSError, ValueError) as exc:
+                raise IncompleteBody(f"the upload was interrupted: {exc.__class__.__name__}") from exc
+            if not data:
+                break
+            spool.write(data)
+            if remaining is not None:
+                remaining -= len(data)
+        if remaining:
+            raise IncompleteBody(f"the upload ended after {spool.size} of {length} bytes")
+    except BaseException:
+        spool.close()
+        raise
+    return spool.finish()
+
+
+class BlobStore:
+    """Stores and serves blobs by sha256; nothing outside this class knows the storage layout."""
+
+    def __init__(self, storage: Storage):
+        self.storage = storage
+
+    def exists(self, sha256: str) -> bool:
+        return self.storage.exists(blob_key(sha256))
+
+    def put(self, sha256: str, spool: Spool) -> None:
+        """Make the spooled bytes visible under their key (idempotent: same key, same bytes)."""
+        spool.file.seek(0)
+        self.storage.save(blob_key(sha256), spool)
+
+    def open(self, sha256: str) -> IO[bytes]:
+        return self.storage.open(blob_key(sha256), "rb")
+
+    def redirect_url(self, sha256: str, filename: str) -> str | None:
+        """A URL the client may fetch the bytes from directly, when the store offers one."""
+        return None
+
+    def delete(self, sha256: str) -> None:
+        self.storage.delete(blob_key(sha256))
+
+    def usage(self) -> dict:
+        """Where the store keeps bytes, and how full that place is (filesystem only)."""
+        try:
+            root = self.storage.path("")
+        except NotImplementedError:
+            return {"storageType": "s3", "storageDirectory": getattr(self.storage, "bucket_name", "")}
+        os.makedirs(root, exist_ok=True)
+        stats = os.statvfs(root)
+        total, free = stats.f_blocks * stats.f_frsize, stats.f_bavail * stats.f_frsize
+        return {"storageType": "filesystem", "storageDirectory": root,
+                "totalSpace": total, "usedSpace": total - free, "freeSpace": free}
+
+
+class S3BlobStore(BlobStore):
+    """S3: reads stream the object body (django-storages' file would download it whole first)."""
+
+    def open(self, sha256: str) -> IO[bytes]:
+        return _S3Body(self.storage.bucket.Object(self.storage._normalize_name(blob_key(sha256))))
+
+    def redirect_url(self, sha256: str, filename: str) -> str | None:
+        if not settings.STORAGE_REDIRECT:
+            return None
+        return self.storage.url(blob_key(sha256), parameters={
+            "ResponseContentDisposition": f'attachment; filename="{filename}"'})
+
+
+class _S3Body:
+    """A forward-only reader of an S3 object that starts at the first read (after seek)."""
+
+    def __init__(self, obj):
+        self._obj = obj
+        self._start = 0
+        self._body = None
+
+    def seek(self, offset: int) -> None:
+        self._start = offset
+
+    def read(self, size: int = -1) -> bytes:
+        if self._body is None:
+            # S3 refuses any Range on an empty object, so ask for one only when it matters.
+            ranged = {"Range": f"bytes={self._start}-"} if self._start else {}
+            self._body = self._obj.get(**ranged)["Body"]
+        return self._body.read(size if size and size > 0 else None)
+
+    def close(self) -> None:
+        if self._body is not None:
+            self._body.close()
+
+
+@cache
+def blob_store() -> BlobStore:
+    store_class = S3BlobStore if settings.STORAGE_BACKEND == "s3" else BlobStore
+    return store_class(storages["artifacts"])

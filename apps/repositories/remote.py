@@ -1,0 +1,332 @@
+"""Remote repositories: fetch from the upstream, cache, and keep serving when it is down.
+
+Two kinds of upstream things:
+
+* files never change once published: fetched once, on first request, streamed to that client
+  while stored, verified against the upstream's sha256 before they become visible, and
+  fetched only once however many clients, processes or nodes ask at the same moment;
+* documents (index pages, tags) change: cached with the repository's metadata TTL, served
+  stale when the upstream fails, and upstream 404s remembered for the missed-retrieval TTL.
+"""
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import requests
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.core.errors import ApiError
+from apps.packages.selectors import artifact_find
+from apps.packages.services import ChecksumMismatch, artifact_deploy, blob_ingest
+from apps.packages.storage import CHUNK, Spool, blob_store
+
+from .models import RemoteDocument, RemoteFetch, Repository
+
+log = logging.getLogger(__name__)
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+STALE_FETCH_SECS = 60
+HEARTBEAT_SECS = 5
+FOLLOW_POLL_SECS = 0.05
+
+
+class UpstreamUnavailable(ApiError):
+    status = 502
+
+
+_session = None
+
+
+def upstream_session() -> requests.Session:
+    global _session
+    if _session is None:
+        _session = requests.Session()
+        _session.headers["User-Agent"] = "repomgr"
+        # Only the repository's own settings apply: never a proxy or netrc from the environment.
+        _session.trust_env = False
+    return _session
+
+
+def upstream_get(repository: Repository, url: str, *, stream: bool = False,
+                 headers: dict | None = None) -> requests.Response:
+    """GET ``url`` with the repository's credentials and timeout. Raises UpstreamUnavailable
+    on a network failure or a 5xx answer."""
+    auth = (repository.username, repository.password) if repository.username else None
+    try:
+        response = upstream_session().get(url, stream=stream, headers=headers or {}, auth=auth,
+                                          timeout=repository.socket_timeout_secs)
+    except requests.RequestException as exc:
+        raise UpstreamUnavailable(f"Upstream of '{repository.key}' is unreachable") from exc
+    if response.status_code >= 500:
+        response.close()
+        raise UpstreamUnavailable(
+            f"Upstream of '{repository.key}' answered {response.status_code}")
+    return response
+
+
+# --- documents ------------------------------------------------------------------------------
+
+@dataclass
+class Document:
+    status: int
+    body: bytes
+    content_type: str
+    fetched: object
+    stale: bool = False
+
+
+def remote_document(repository: Repository, key: str, url: str, *,
+                    headers: dict | None = None, force: bool = False) -> Document | None:
+    """The upstream document at ``url``, cached under ``key``; None when upstream has none.
+
+    Fresh cache entries are answered without asking upstream. When upstream fails, a cached
+    copy of any age is answered (stale=True); with nothing cached, UpstreamUnavailable.
+    """
+    cached = RemoteDocument.objects.filter(repository=repository, key=key).first()
+    if cached is not None and not force and _fresh(repository, cached):
+        return _as_document(cached)
+    if repository.offline:
+        return _as_document(cached, stale=True) if cached else None
+    try:
+        response = upstream_get(repository, url, headers=headers)
+    except UpstreamUnavailable:
+        if cached is not None and cached.status == 200:
+            log.warning("serving stale %s/%s: upstream unavailable", repository.key, key)
+            return _as_document(cached, stale=True)
+        raise
+    return _as_document(_store_document(repository, key, response))
+
+
+def _fresh(repository: Repository, cached: RemoteDocument) -> bool:
+    ttl = (repository.metadata_retrieval_cache_secs if cached.status == 200
+           else repository.missed_retrieval_cache_secs)
+    return timezone.now() - cached.fetched < timedelta(seconds=ttl)
+
+
+def _store_document(repository, key, response) -> RemoteDocument:
+    found = response.status_code == 200
+    values = {
+        "status": 200 if found else 404,
+        "body": response.content if found else b"",
+        "content_type": response.headers.get("Content-Type", "") if found else "",
+        "etag": response.headers.get("ETag", "") if found else "",
+        "fetched": timezone.now(),
+    }
+    document, _ = RemoteDocument.objects.update_or_create(repository=repository, key=key,
+                                                          defaults=values)
+    return document
+
+
+def _as_document(cached: RemoteDocument, stale: bool = False) -> Document | None:
+    if cached.status != 200:
+        return None
+    return Document(200, bytes(cached.body), cached.content_type, cached.fetched, stale)
+
+
+def remote_missed(repository: Repository, path: str) -> bool:
+    """Whether upstream answered 404 for this file within the missed-retrieval TTL."""
+    cached = RemoteDocument.objects.filter(repository=repository, key="file:" + path).first()
+    return cached is not None and cached.status == 404 and _fresh(repository, cached)
+
+
+def _remember_miss(repository: Repository, path: str) -> None:
+    RemoteDocument.objects.update_or_create(
+        repository=repository, key="file:" + path,
+        defaults={"status": 404, "body": b"", "fetched": timezone.now()})
+
+
+# --- files ----------------------------------------------------------------------------------
+
+def remote_file(repository: Repository, path: str, url: str, *, sha256: str = ""):
+    """The cached Artifact for ``path``, or a live download of it (an iterable of bytes), or
+    None when upstream has no such file.
+
+    Raises UpstreamUnavailable when the file is not cached and upstream cannot be reached.
+    """
+    artifact = artifact_find(repository, path)
+    if artifact is not None:
+        return artifact
+    if repository.offline or remote_missed(repository, path):
+        return None
+    while True:
+        fetch = _claim(repository, path)
+        if fetch is not None:
+            return _start_download(repository, path, url, sha256, fetch)
+        other = RemoteFetch.objects.filter(repository=repository, path=path).first()
+        if other is None:
+            artifact = artifact_find(repository, path)
+            if artifact is not None:
+                return artifact
+            continue
+        if timezone.now() - other.heartbeat > timedelta(seconds=STALE_FETCH_SECS):
+            RemoteFetch.objects.filter(pk=other.pk, heartbeat=other.heartbeat).delete()
+            continue
+        return Follower(repository, path, other)
+
+
+def _claim(repository: Repository, path: str) -> RemoteFetch | None:
+    try:
+        with transaction.atomic():
+            return RemoteFetch.objects.create(repository=repository, path=path, owner=OWNER)
+    except IntegrityError:
+        return None
+
+
+def _start_download(repository, path, url, sha256, fetch: RemoteFetch):
+    try:
+        # Someone may have finished between our cache miss and our claim.
+        artifact = artifact_find(repository, path)
+        if artifact is not None:
+            _release(fetch)
+            return artifact
+        response = upstream_get(repository, url, stream=True)
+        if response.status_code == 404 or response.status_code == 410:
+            response.close()
+            _remember_miss(repository, path)
+            _release(fetch)
+            return None
+        if response.status_code != 200:
+            response.close()
+            raise UpstreamUnavailable(
+                f"Upstream of '{repository.key}' answered {response.status_code} for {path}")
+    except BaseException:
+        _release(fetch)
+        raise
+    return Download(repository, path, url, sha256, fetch, response)
+
+
+def _release(fetch: RemoteFetch) -> None:
+    RemoteFetch.objects.filter(pk=fetch.pk).delete()
+
+
+class Download:
+    """Bytes from upstream, handed to the client as they arrive and written to a spool; at the
+    end verified and stored. If the client goes away the download still completes, so the
+    followers and the cache get the file."""
+
+    def __init__(self, repository, path, url, sha256, fetch, response):
+        self.repository, self.path, self.url, self.sha256 = repository, path, url, sha256
+        self.fetch, self.response = fetch, response
+        length = response.headers.get("Content-Length")
+        self.size = int(length) if length and length.isdigit() else None
+        self.spool = Spool()
+        self._chunks = response.iter_content(CHUNK)
+        self._done = False
+        self._beat = time.monotonic()
+        RemoteFetch.objects.filter(pk=fetch.pk).update(
+            spool_path=self.spool.temporary_file_path(), size=self.size)
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self._chunks:
+                self._write(chunk)
+                yield chunk
+        except requests.RequestException as exc:
+            self._finish()
+            raise UpstreamUnavailable(f"download of {self.path} broke off") from exc
+        self._store()
+
+    def close(self) -> None:
+        """Called when the response ends, however it ended: a client that left early does not
+        cancel the download."""
+        if self._done:
+            return
+        try:
+            for chunk in self._chunks:
+                self._write(chunk)
+            self._store()
+        except Exception:
+            log.exception("could not complete the download of %s/%s", self.repository.key, self.path)
+        finally:
+            self._finish()
+
+    def _write(self, chunk: bytes) -> None:
+        self.spool.write(chunk)
+        self.spool.file.flush()
+        if time.monotonic() - self._beat > HEARTBEAT_SECS:
+            RemoteFetch.objects.filter(pk=self.fetch.pk).update(heartbeat=timezone.now())
+            self._beat = time.monotonic()
+
+    def _store(self) -> None:
+        try:
+            if self.size is not None and self.spool.size != self.size:
+                raise UpstreamUnavailable(
+                    f"upstream sent {self.spool.size} of {self.size} bytes for {self.path}")
+            blob = blob_ingest(self.spool.finish(), expected={"sha256": self.sha256})
+            artifact_deploy(repository=self.repository, path=self.path, blob=blob,
+                            remote_url=self.url, allow_overwrite=True)
+        except (ChecksumMismatch, UpstreamUnavailable):
+            log.error("not caching %s/%s: it failed verification", self.repository.key, self.path)
+            raise
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        self._done = True
+        self.response.close()
+        self.spool.close()
+        _release(self.fetch)
+
+
+class Follower:
+    """A client asking for a file another request is downloading right now: it reads the
+    downloader's spool as it grows when that file is visible here, else waits for the result."""
+
+    def __init__(self, repository, path, fetch: RemoteFetch):
+        self.repository, self.path, self.fetch = repository, path, fetch
+        self.size = fetch.size
+
+    def __iter__(self) -> Iterator[bytes]:
+        handle = self._open_spool()
+        if handle is None:
+            yield from self._wait_then_stream()
+            return
+        with handle:
+            yield from self._tail(handle)
+
+    def _open_spool(self):
+        for _ in range(20):
+            fetch = RemoteFetch.objects.filter(pk=self.fetch.pk).first()
+            if fetch is None:
+                return None
+            if fetch.spool_path:
+                self.size = fetch.size
+                try:
+                    return open(fetch.spool_path, "rb")
+                except FileNotFoundError:
+                    return None
+            time.sleep(FOLLOW_POLL_SECS)
+        return None
+
+    def _tail(self, handle) -> Iterator[bytes]:
+        sent = 0
+        while True:
+            chunk = handle.read(CHUNK)
+            if chunk:
+                sent += len(chunk)
+                yield chunk
+                continue
+            if not RemoteFetch.objects.filter(pk=self.fetch.pk).exists():
+                rest = handle.read()  # the download ended: what is in the file is final
+                sent += len(rest)
+                if rest:
+                    yield rest
+                break
+            time.sleep(FOLLOW_POLL_SECS)
+        if artifact_find(self.repository, self.path) is None:
+            raise UpstreamUnavailable(f"the download of {self.path} failed")
+
+    def _wait_then_stream(self) -> Iterator[bytes]:
+        while RemoteFetch.objects.filter(pk=self.fetch.pk).exists():
+            time.sleep(FOLLOW_POLL_SECS * 4)
+        artifact = artifact_find(self.repository, self.path)
+        if artifact is None:
+            raise UpstreamUnavailable(f"the download of {self.path} failed")
+        with blob_store().open(artifact.blob.sha256) as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk

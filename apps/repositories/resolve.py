@@ -1,0 +1,44 @@
+"""Where a read of (repository, path) is answered from: the repository itself, or for a
+virtual repository its members in order, each filtered by its patterns and the caller's
+permissions."""
+
+from urllib.parse import quote
+
+from apps.packages.selectors import artifact_find
+from apps.security.authorization import authorize, may_read_somewhere
+
+from .models import Repository
+from .remote import remote_file
+from .selectors import repository_accepts, resolution_order
+
+
+def readable_sources(user, repository: Repository, path: str, *, folder: bool = False) -> list[Repository]:
+    """The non-virtual repositories a read of ``path`` may come from, in resolution order.
+
+    For a folder, a source qualifies when the caller may read anything in it; the files
+    listed must still be filtered one by one.
+    """
+    candidates = resolution_order(repository) if repository.is_virtual else [repository]
+    if folder:
+        return [member for member in candidates if may_read_somewhere(user, member)]
+    if not repository_accepts(repository, path):
+        return []
+    return [member for member in candidates
+            if repository_accepts(member, path) and authorize(user, "read", member, path)]
+
+
+def file_resolve(user, repository: Repository, path: str, *, fetch: bool = True):
+    """(result, source) for the first source holding ``path``: result is an Artifact, or a live
+    upstream download when ``fetch`` allows asking a remote repository. (None, None) if none."""
+    for source in readable_sources(user, repository, path):
+        if source.is_remote and fetch and source.package_type == Repository.PackageType.GENERIC:
+            result = remote_file(source, path, generic_upstream_url(source, path))
+        else:
+            result = artifact_find(source, path)
+        if result is not None:
+            return result, source
+    return None, None
+
+
+def generic_upstream_url(repository: Repository, path: str) -> str:
+    return repository.url.rstrip("/") + "/" + quote(path)

@@ -1,0 +1,122 @@
+"""authorize(): the one function that decides every access.
+
+A user's rules (their own grants and their groups' grants) are loaded once per request in a
+constant number of queries and kept on the user object; every later decision is in memory.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from rest_framework.exceptions import NotAuthenticated
+
+from apps.core.errors import Forbidden
+from apps.repositories.patterns import path_allowed
+
+from .models import ACTIONS, ANONYMOUS_USERNAME, PermissionGrant, SecuritySettings
+
+_CACHE_ATTR = "_repomgr_rules"
+
+
+@dataclass(frozen=True)
+class Rule:
+    repository_ids: frozenset[int]
+    any_local: bool
+    any_remote: bool
+    includes: str
+    excludes: str
+    actions: frozenset[str]
+
+    def covers(self, repository) -> bool:
+        return (repository.pk in self.repository_ids
+                or (self.any_local and repository.is_local)
+                or (self.any_remote and repository.is_remote))
+
+    def allows(self, action: str, repository, path: str) -> bool:
+        return (action in self.actions and self.covers(repository)
+                and path_allowed(path, self.includes, self.excludes))
+
+
+def authorize(user, action: str, repository, path: str = "") -> bool:
+    """May ``user`` perform ``action`` on ``path`` (a file or folder path, '' = the root) in
+    ``repository``? Superusers may do anything; virtual repositories answer for their members
+    (read, annotate) or their default deployment repository (deploy, delete)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return True
+    if repository.is_virtual:
+        return _authorize_virtual(user, action, repository, path)
+    return any(rule.allows(action, repository, path) for rule in rules_for(user))
+
+
+def _authorize_virtual(user, action, repository, path) -> bool:
+    if action in ("deploy", "delete"):
+        target = repository.default_deployment_repo
+        return target is not None and not target.is_virtual and authorize(user, action, target, path)
+    if action == "manage":
+        return False
+    from apps.repositories.selectors import resolution_order
+
+    return any(authorize(user, action, member, path) for member in resolution_order(repository))
+
+
+def may_read_somewhere(user, repository) -> bool:
+    """Whether any path of ``repository`` is readable: enough to list the repository itself."""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return True
+    if repository.is_virtual:
+        from apps.repositories.selectors import resolution_order
+
+        return any(may_read_somewhere(user, member) for member in resolution_order(repository))
+    return any("read" in rule.actions and rule.covers(repository) for rule in rules_for(user))
+
+
+def rules_for(user) -> list[Rule]:
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        cached = _load_rules(user)
+        try:
+            setattr(user, _CACHE_ATTR, cached)
+        except AttributeError:
+            pass
+    return cached
+
+
+def _load_rules(user) -> list[Rule]:
+    if not user.is_authenticated:
+        if not SecuritySettings.load().anonymous_access:
+            return []
+        grants = PermissionGrant.objects.filter(user__username=ANONYMOUS_USERNAME)
+    elif not user.is_active:
+        return []
+    else:
+        grants = PermissionGrant.objects.filter(Q(user=user) | Q(group__user=user)).distinct()
+    grants = grants.select_related("target").prefetch_related("target__repositories")
+    return [
+        Rule(
+            repository_ids=frozenset(repo.pk for repo in grant.target.repositories.all()),
+            any_local=grant.target.any_local,
+            any_remote=grant.target.any_remote,
+            includes=grant.target.include_patterns,
+            excludes=grant.target.exclude_patterns,
+            actions=grant.actions,
+        )
+        for grant in grants
+    ]
+
+
+def require(user, action: str, repository, path: str = "") -> None:
+    """authorize() or raise: 401 for an anonymous caller, 403 for an authenticated one."""
+    if not authorize(user, action, repository, path):
+        deny(user, action, repository.key)
+
+
+def deny(user, action: str, where: str):
+    if not user.is_authenticated:
+        raise NotAuthenticated("Authentication is required")
+    raise Forbidden(f"User '{user.get_username()}' is not permitted to {action} in '{where}'")
+
+
+def anonymous_user():
+    return get_user_model().objects.filter(username=ANONYMOUS_USERNAME).first()

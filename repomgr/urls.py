@@ -1,0 +1,44 @@
+"""The URL map (DESIGN.md §3). The catch-all raw artifact route comes last; every route is
+also served under /artifactory/ for clients that hard-code Artifactory's context path."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from apps.core.views import PingView, VersionView
+from apps.packages.views import ArtifactView, StorageInfoView, StorageView
+from apps.repositories.views import RepositoryDetailView, RepositoryListView
+from apps.security import views as security
+
+REPO = r"(?P<repo_key>[A-Za-z0-9][A-Za-z0-9._-]*)"
+
+api = [
+    path("api/system/ping", PingView.as_view()),
+    path("api/system/version", VersionView.as_view()),
+    path("api/storageinfo", StorageInfoView.as_view()),
+    path("api/repositories", RepositoryListView.as_view()),
+    path("api/repositories/<str:key>", RepositoryDetailView.as_view()),
+    re_path(rf"^api/storage/{REPO}(?:/(?P<path>.*))?$", StorageView.as_view()),
+    path("api/security/users", security.UserListView.as_view()),
+    path("api/security/users/<str:name>", security.UserDetailView.as_view()),
+    path("api/security/groups", security.GroupListView.as_view()),
+    path("api/security/groups/<str:name>", security.GroupDetailView.as_view()),
+    path("api/security/token", security.TokenView.as_view()),
+    path("api/security/token/revoke", security.TokenRevokeView.as_view()),
+    path("api/security/token/<str:token_id>", security.TokenRevokeView.as_view()),
+    path("api/v2/security/permissions", security.PermissionListView.as_view()),
+    path("api/v2/security/permissions/<str:name>", security.PermissionDetailView.as_view()),
+]
+
+raw = [
+    re_path(rf"^{REPO}(?:/(?P<path>.*))?$", ArtifactView.as_view()),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    *api,
+    path("artifactory/", include(api + raw)),
+    *raw,
+]
+
+handler404 = "apps.core.errors.handler404"
+handler500 = "apps.core.errors.handler500"
