@@ -16,7 +16,7 @@ ADMIN = ("admin", "password")
 def _clean_data_dir():
     """Each run starts with an empty blob store and temp dir."""
     data = Path(os.environ.get("REPOMGR_DATA_DIR", ""))
-    if data.name == "test":
+    if data.name.startswith("test"):
         for sub in ("storage", "tmp"):
             shutil.rmtree(data / sub, ignore_errors=True)
             (data / sub).mkdir(parents=True, exist_ok=True)
