@@ -11,6 +11,7 @@ import tempfile
 from functools import cache
 from typing import IO
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
@@ -165,12 +166,23 @@ class _S3Body:
         if self._body is None:
             # S3 refuses any Range on an empty object, so ask for one only when it matters.
             ranged = {"Range": f"bytes={self._start}-"} if self._start else {}
-            self._body = self._obj.get(**ranged)["Body"]
+            try:
+                self._body = self._obj.get(**ranged)["Body"]
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    raise FileNotFoundError(self._obj.key) from exc
+                raise
         return self._body.read(size if size and size > 0 else None)
 
     def close(self) -> None:
         if self._body is not None:
             self._body.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 @cache

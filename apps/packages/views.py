@@ -53,9 +53,9 @@ def deploy_target(user, repository: Repository, path: str) -> Repository:
 
 
 def unreadable(user, repository: Repository, path: str):
-    """Raise the right error for a read that found nothing: 401 to an anonymous caller who
-    could see nothing here anyway, else 404 (which never tells what exists)."""
-    if not user.is_authenticated and not may_read_somewhere(user, repository):
+    """Raise the right error for a read that found nothing: to a caller who may read nothing
+    in the repository 401 (anonymous) or 403, else 404. Neither tells what exists."""
+    if not may_read_somewhere(user, repository):
         deny(user, "read", repository.key)
     raise NotFound(f"'{repository.key}/{path}' not found")
 
