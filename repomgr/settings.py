@@ -1,11 +1,14 @@
 """repomgr settings. Everything comes from the environment; .env.example documents each variable."""
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from apps.security import identity_settings
 
 from .env import env_bool, env_int, env_list, env_path, env_str
 
@@ -63,6 +66,7 @@ INSTALLED_APPS = [
     "apps.security",
     "apps.repositories",
     "apps.packages",
+    "apps.audit",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.audit.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -199,7 +204,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 ADMIN_PASSWORD = env_str("REPOMGR_ADMIN_PASSWORD", "password")
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/ui/login/"
+LOGIN_REDIRECT_URL = "/ui/"
+LOGOUT_REDIRECT_URL = "/ui/login/"
+# The strongest first: new and re-hashed passwords use Argon2; older hashes still verify.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# Failed logins (UI, admin, Basic auth on every API) per client address: this many within the
+# window lock that address out for LOGIN_LOCKOUT_SECONDS. Shared by all nodes (database).
+LOGIN_MAX_FAILURES = env_int("REPOMGR_LOGIN_MAX_FAILURES", 10)
+LOGIN_FAILURE_WINDOW = env_int("REPOMGR_LOGIN_FAILURE_WINDOW", 300)
+LOGIN_LOCKOUT_SECONDS = env_int("REPOMGR_LOGIN_LOCKOUT_SECONDS", 300)
+# Proxies whose X-Forwarded-For is believed for the client address (audit log, lock-out).
+TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network(n, strict=False)
+                          for n in env_list("REPOMGR_TRUSTED_PROXIES")]
+
+# Directory (LDAP) and single sign-on (SAML) logins, each enabled by its settings.
+AUTHENTICATION_BACKENDS = ["apps.security.throttle.LockoutBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+if identity_settings.ldap_enabled():
+    AUTHENTICATION_BACKENDS.append("apps.security.ldap.DirectoryBackend")
+    globals().update(identity_settings.ldap_settings())  # AUTH_LDAP_*
+SAML_ENABLED = identity_settings.saml_enabled()
+if SAML_ENABLED:
+    INSTALLED_APPS.append("djangosaml2")
+    MIDDLEWARE.append("djangosaml2.middleware.SamlSessionMiddleware")
+    AUTHENTICATION_BACKENDS.append("apps.security.saml.SamlBackend")
+    globals().update(identity_settings.saml_settings())  # SAML_*, SAML_CONFIG
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -217,12 +252,20 @@ REST_FRAMEWORK = {
 # --- security headers -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = SECURE
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("REPOMGR_SESSION_SECONDS", 12 * 3600)
 CSRF_COOKIE_SECURE = SECURE
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if SECURE:
     SECURE_HSTS_SECONDS = env_int("REPOMGR_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("REPOMGR_HSTS_INCLUDE_SUBDOMAINS", False)
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = env_bool("REPOMGR_SSL_REDIRECT", False)
 
 # --- i18n, logging --------------------------------------------------------------------------

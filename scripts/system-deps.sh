@@ -5,8 +5,10 @@
 set -eu
 profile=${1:-run}
 
-packages_run="python3 python3-venv"
-packages_test="$packages_run"
+# python-ldap builds against libldap; pysaml2 (SAML) signs and verifies with xmlsec1.
+packages_run="python3 python3-venv gcc python3-dev libldap2-dev libsasl2-dev xmlsec1"
+# A real OpenLDAP and a real SAML IdP (SimpleSAMLphp under php -S) for the identity tests.
+packages_test="$packages_run slapd ldap-utils simplesamlphp php-cli php-xml php-mbstring php-curl"
 
 eval "wanted=\$packages_$profile"
 missing=""
@@ -19,5 +21,9 @@ echo "Installing system packages:$missing"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# slapd: no system instance; the tests configure and start their own.
+case "$missing" in *slapd*)
+    echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections ;;
+esac
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $missing

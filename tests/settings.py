@@ -9,3 +9,5 @@ os.environ.setdefault("REPOMGR_DATA_DIR", str(Path(__file__).resolve().parent.pa
 from repomgr.settings import *  # noqa: E402,F401,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Pages that use {% static %} (the admin, the UI) render without a collectstatic manifest.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

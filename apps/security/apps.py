@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class SecurityConfig(AppConfig):
     name = "apps.security"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_login_failed
+
+        from .throttle import on_login_failed
+
+        user_login_failed.connect(on_login_failed, dispatch_uid="security.count_login_failure")

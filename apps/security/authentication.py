@@ -11,6 +11,10 @@ from django.core.cache import cache
 from rest_framework import authentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from apps.audit.context import set_actor
+from apps.audit.services import audit_record
+
+from .throttle import login_check, login_failed
 from .tokens import looks_like_token, token_user
 
 REALM = "repomgr"
@@ -22,12 +26,16 @@ def user_for_credentials(username: str, secret: str, request=None):
 
     Password hashing is deliberately slow and pip asks for hundreds of pages per install, so a
     verified (username, secret) pair is remembered briefly under a keyed hash, never in clear.
+    Failures count against the client's address; raises LoginLocked (429) once it is locked.
     """
     if looks_like_token(secret):
         user = token_user(secret)
         # '__token__' is the user name twine and PyPI use for tokens.
         if user is not None and username in ("", "__token__", user.get_username()):
             return user
+        audit_record("login", target=username, actor=username, success=False, detail={"via": "token"})
+        if login_failed():
+            login_check()
         return None
     key = "cred:" + hmac.new(settings.SECRET_KEY.encode(), f"{username}\0{secret}".encode(),
                              hashlib.sha256).hexdigest()
@@ -36,10 +44,14 @@ def user_for_credentials(username: str, secret: str, request=None):
         user = get_user_model().objects.filter(pk=remembered[0], is_active=True).first()
         if user is not None and user.password == remembered[1]:
             return user
+    login_check()
     user = authenticate(request, username=username, password=secret)
     if user is not None and user.is_active:
         cache.set(key, (user.pk, user.password), _VERIFIED_TTL)
+        audit_record("login", target=user.get_username(), actor=user.get_username(),
+                     detail={"via": "basic"})
         return user
+    login_check()  # the failure was counted; answer 429 if it was one too many
     return None
 
 
@@ -50,6 +62,7 @@ class BasicAuthentication(authentication.BasicAuthentication):
         user = user_for_credentials(userid, password, request)
         if user is None:
             raise AuthenticationFailed("Bad credentials")
+        set_actor(user.get_username())
         return user, None
 
 
@@ -66,7 +79,11 @@ class BearerAuthentication(authentication.BaseAuthentication):
             return None
         user = token_user(secret)
         if user is None:
+            audit_record("login", success=False, detail={"via": "bearer"})
+            if login_failed():
+                login_check()
             raise AuthenticationFailed("Invalid or expired token")
+        set_actor(user.get_username())
         return user, None
 
 

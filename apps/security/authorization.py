@@ -6,7 +6,6 @@ constant number of queries and kept on the user object; every later decision is 
 
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.db.models import Q
 from rest_framework.exceptions import NotAuthenticated
 
@@ -14,6 +13,7 @@ from apps.core.errors import Forbidden
 from apps.repositories.patterns import path_allowed
 
 from .models import ACTIONS, ANONYMOUS_USERNAME, PermissionGrant, SecuritySettings
+from .tokens import token_scope
 
 _CACHE_ATTR = "_repomgr_rules"
 
@@ -40,9 +40,16 @@ class Rule:
 def authorize(user, action: str, repository, path: str = "") -> bool:
     """May ``user`` perform ``action`` on ``path`` (a file or folder path, '' = the root) in
     ``repository``? Superusers may do anything; virtual repositories answer for their members
-    (read, annotate) or their default deployment repository (deploy, delete)."""
+    (read, annotate) or their default deployment repository (deploy, delete). A scoped access
+    token narrows all of this to its scope."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
+    scope = token_scope(user)
+    if scope is not None:
+        if not scope.permits(action, repository):
+            return False
+        if scope.owner_is_admin and user.is_active:
+            return True
     if getattr(user, "is_superuser", False) and user.is_active:
         return True
     if repository.is_virtual:
@@ -63,6 +70,12 @@ def _authorize_virtual(user, action, repository, path) -> bool:
 
 def may_read_somewhere(user, repository) -> bool:
     """Whether any path of ``repository`` is readable: enough to list the repository itself."""
+    scope = token_scope(user)
+    if scope is not None:
+        if not scope.covers(repository):
+            return False
+        if scope.owner_is_admin and user.is_active:
+            return True
     if getattr(user, "is_superuser", False) and user.is_active:
         return True
     if repository.is_virtual:
@@ -116,7 +129,3 @@ def deny(user, action: str, where: str):
     if not user.is_authenticated:
         raise NotAuthenticated("Authentication is required")
     raise Forbidden(f"User '{user.get_username()}' is not permitted to {action} in '{where}'")
-
-
-def anonymous_user():
-    return get_user_model().objects.filter(username=ANONYMOUS_USERNAME).first()

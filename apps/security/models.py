@@ -96,3 +96,38 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} token {self.token_id}"
+
+    def scope_or_none(self) -> "AccessTokenScope | None":
+        return getattr(self, "scope", None)
+
+
+class AccessTokenScope(models.Model):
+    """What a token may do beyond being its owner: nothing beyond reading (``read_only``),
+    and/or only in the listed repositories. A token without a scope row acts as its owner."""
+
+    token = models.OneToOneField(AccessToken, on_delete=models.CASCADE, related_name="scope")
+    read_only = models.BooleanField(default=False)
+    # Repository keys; empty = every repository the owner may use. Keys never change.
+    repositories = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        parts = ["read-only"] if self.read_only else []
+        if self.repositories:
+            parts.append("repositories: " + ", ".join(self.repositories))
+        return "; ".join(parts) or "owner's permissions"
+
+
+class LoginFailures(models.Model):
+    """Failed logins counted per client address, in the database so that every web node sees
+    the same count and the same lock."""
+
+    source = models.CharField(max_length=64, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "login failures"
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.failures}"

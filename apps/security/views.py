@@ -10,7 +10,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.errors import BadRequest, NotFound
+from apps.core.errors import BadRequest, Forbidden, NotFound
 from apps.core.formats import base_url, iso8601
 
 from . import services, tokens
@@ -240,24 +240,34 @@ def _actions(names) -> list[str]:
 
 # --- access tokens --------------------------------------------------------------------------
 
+def _scope_json(token: AccessToken) -> dict:
+    scope = token.scope_or_none()
+    return {"read_only": bool(scope and scope.read_only),
+            "repositories": list(scope.repositories) if scope else []}
+
+
 class TokenView(APIView):
+    """List (own; admins: all) and create access tokens. Creating accepts ``description``,
+    ``expires_in`` (seconds), ``read_only`` and ``repositories`` (keys, list or comma separated)."""
+
     parser_classes = [FormParser, MultiPartParser, JSONParser]
 
     def get(self, request):
         if not request.user.is_authenticated:
             deny(request.user, "read", "tokens")
-        listed = AccessToken.objects.select_related("user")
-        if not request.user.is_superuser:
-            listed = listed.filter(user=request.user)
+        listed = tokens.tokens_visible(user=request.user)
         return Response({"tokens": [{
             "token_id": t.token_id, "issuer": "repomgr", "subject": t.user.username,
             "description": t.description, "issued_at": int(t.created.timestamp()),
             "expiry": int(t.expires.timestamp()) if t.expires else None, "refreshable": False,
+            "last_used": int(t.last_used.timestamp()) if t.last_used else None, **_scope_json(t),
         } for t in listed]})
 
     def post(self, request):
         if not request.user.is_authenticated:
             deny(request.user, "create", "tokens")
+        if tokens.token_scope(request.user) is not None:
+            raise Forbidden("A scoped token cannot create tokens")
         data = request.data
         owner = request.user
         username = data.get("username") or owner.username
@@ -269,10 +279,33 @@ class TokenView(APIView):
         except ValueError:
             raise BadRequest("expires_in must be a number of seconds") from None
         expires = timezone.now() + timedelta(seconds=expires_in) if expires_in > 0 else None
-        token, secret = tokens.token_create(user=owner, description=str(data.get("description", "")),
-                                            expires=expires)
+        try:
+            token, secret = tokens.token_create(
+                user=owner, description=str(data.get("description", ""))[:256], expires=expires,
+                read_only=_flag(data.get("read_only")), repositories=_keys(data.get("repositories")))
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        scope = "applied-permissions/user"
+        if token.scope_or_none():
+            scope += " " + " ".join(
+                (["read-only"] if token.scope.read_only else [])
+                + [f"repository:{key}" for key in token.scope.repositories])
         return Response({"token_id": token.token_id, "access_token": secret, "token_type": "Bearer",
-                         "expires_in": expires_in, "scope": "applied-permissions/user"})
+                         "expires_in": expires_in, "scope": scope})
+
+
+def _flag(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _keys(value) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        return [key.strip() for key in value.split(",") if key.strip()]
+    if isinstance(value, list) and all(isinstance(key, str) for key in value):
+        return value
+    raise BadRequest("repositories must be a list of repository keys")
 
 
 class TokenRevokeView(APIView):
@@ -281,6 +314,8 @@ class TokenRevokeView(APIView):
     def post(self, request, token_id: str | None = None):
         if not request.user.is_authenticated:
             deny(request.user, "revoke", "tokens")
+        if tokens.token_scope(request.user) is not None:
+            raise Forbidden("A scoped token cannot revoke tokens")
         token_id = token_id or request.data.get("token_id")
         secret = request.data.get("token")
         if secret:

@@ -1,0 +1,63 @@
+"""Who is acting and from where, for the current request: set by middleware, refined by the
+authentication classes (DRF authenticates inside the view), read by audit records."""
+
+import ipaddress
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+@dataclass
+class RequestContext:
+    client_address: str | None = None
+    actor: str = ""
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("repomgr_request_context", default=None)
+
+
+def current() -> RequestContext:
+    return _current.get() or RequestContext()
+
+
+def begin(*, client_address: str | None, actor: str = ""):
+    return _current.set(RequestContext(client_address=client_address, actor=actor))
+
+
+def end(token) -> None:
+    _current.reset(token)
+
+
+def set_actor(username: str) -> None:
+    context = _current.get()
+    if context is not None:
+        context.actor = username
+
+
+def _trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in settings.TRUSTED_PROXY_NETWORKS)
+
+
+def client_address(request) -> str | None:
+    """The client's IP address. X-Forwarded-For is believed only when the peer is a trusted
+    proxy (REPOMGR_TRUSTED_PROXIES), and then only up to the first hop we do not trust:
+    anything further left was written by the client and could be forged."""
+    meta = getattr(request, "META", {})
+    address = meta.get("REMOTE_ADDR") or None
+    if address is None or not _trusted(address):
+        return address
+    hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return address
+        address = hop
+        if not _trusted(hop):
+            break
+    return address

@@ -1,0 +1,58 @@
+"""Logins against the company directory (django-auth-ldap), with two rules of our own: local
+accounts never wait for the directory, and an unreachable directory is a clear, quick error."""
+
+from contextvars import ContextVar
+
+import ldap
+from django.contrib.auth import get_user_model
+from django_auth_ldap.backend import LDAPBackend, ldap_error
+from rest_framework.exceptions import APIException
+
+from apps.audit.services import audit_record
+
+# LDAP errors that mean "no answer from the directory", as opposed to "wrong password".
+_UNREACHABLE = (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.TIMELIMIT_EXCEEDED, ldap.CONNECT_ERROR)
+_errors: ContextVar[list | None] = ContextVar("repomgr_ldap_errors", default=None)
+
+
+class DirectoryUnavailable(APIException):
+    status_code = 503
+    default_detail = ("The login directory (LDAP) cannot be reached; local accounts still work. "
+                      "Try again later.")
+    default_code = "directory_unavailable"
+
+
+def _collect(sender, context, user, request, exception, **kwargs):
+    collected = _errors.get()
+    if collected is not None:
+        collected.append(exception)
+
+
+ldap_error.connect(_collect, dispatch_uid="repomgr.ldap.collect")
+
+
+class DirectoryBackend(LDAPBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        """The directory user these credentials prove, or None.
+
+        A name that belongs to a local account with a password is left to the local backend.
+        Raises DirectoryUnavailable when the directory does not answer.
+        """
+        if username and self._is_local_account(username):
+            return None
+        token = _errors.set([])
+        try:
+            user = super().authenticate(request, username=username, password=password, **kwargs)
+            unreachable = [e for e in _errors.get() if isinstance(e, _UNREACHABLE)]
+        finally:
+            _errors.reset(token)
+        if user is None and unreachable:
+            audit_record("login", target=username or "", actor=username or "", success=False,
+                         detail={"via": "ldap", "error": "directory unreachable"})
+            raise DirectoryUnavailable()
+        return user
+
+    @staticmethod
+    def _is_local_account(username: str) -> bool:
+        user = get_user_model().objects.filter(username=username).only("password").first()
+        return user is not None and user.has_usable_password()
