@@ -10,6 +10,8 @@ from apps.repositories.views import RepositoryDetailView, RepositoryListView
 from apps.security import views as security
 
 REPO = r"(?P<repo_key>[A-Za-z0-9][A-Za-z0-9._-]*)"
+# Line breaks included, so that the view refuses such a path with a clear error.
+ANY_PATH = r"[\s\S]*"
 
 api = [
     path("api/system/ping", PingView.as_view()),
@@ -17,7 +19,7 @@ api = [
     path("api/storageinfo", StorageInfoView.as_view()),
     path("api/repositories", RepositoryListView.as_view()),
     path("api/repositories/<str:key>", RepositoryDetailView.as_view()),
-    re_path(rf"^api/storage/{REPO}(?:/(?P<path>.*))?$", StorageView.as_view()),
+    re_path(rf"^api/storage/{REPO}(?:/(?P<path>{ANY_PATH}))?$", StorageView.as_view()),
     path("api/security/users", security.UserListView.as_view()),
     path("api/security/users/<str:name>", security.UserDetailView.as_view()),
     path("api/security/groups", security.GroupListView.as_view()),
@@ -30,7 +32,7 @@ api = [
 ]
 
 raw = [
-    re_path(rf"^{REPO}(?:/(?P<path>.*))?$", ArtifactView.as_view()),
+    re_path(rf"^{REPO}(?:/(?P<path>{ANY_PATH}))?$", ArtifactView.as_view()),
 ]
 
 urlpatterns = [

@@ -76,7 +76,10 @@ class ArtifactView(APIView):
         return responses.artifact_response(request, result)
 
     def put(self, request, repo_key: str, path: str = ""):
-        bare, properties = split_matrix(path)
+        try:
+            bare, properties = split_matrix(path)
+        except ValueError as exc:
+            raise BadRequest(f"Invalid matrix parameters: {exc}") from None
         repository, path = parse_location(repo_key, bare, allow_empty=False)
         target = deploy_target(request.user, repository, path)
         blob = self._received_blob(request)
