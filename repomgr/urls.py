@@ -39,6 +39,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     *api,
     path("artifactory/", include(api + raw)),
+    path("", include("apps.docker.urls")),  # /v2/...: before the catch-all raw route
     *raw,
 ]
 

@@ -53,10 +53,14 @@ def upstream_session() -> requests.Session:
 
 
 def upstream_get(repository: Repository, url: str, *, stream: bool = False,
-                 headers: dict | None = None) -> requests.Response:
+                 headers: dict | None = None, auth=None) -> requests.Response:
     """GET ``url`` with the repository's credentials and timeout. Raises UpstreamUnavailable
-    on a network failure or a 5xx answer."""
-    auth = (repository.username, repository.password) if repository.username else None
+    on a network failure or a 5xx answer.
+
+    ``auth`` (a requests auth object) replaces plain Basic credentials, for upstreams with
+    their own dance (a Docker registry's bearer tokens)."""
+    if auth is None and repository.username:
+        auth = (repository.username, repository.password)
     try:
         response = upstream_session().get(url, stream=stream, headers=headers or {}, auth=auth,
                                           timeout=repository.socket_timeout_secs)
@@ -81,7 +85,7 @@ class Document:
 
 
 def remote_document(repository: Repository, key: str, url: str, *,
-                    headers: dict | None = None, force: bool = False) -> Document | None:
+                    headers: dict | None = None, force: bool = False, auth=None) -> Document | None:
     """The upstream document at ``url``, cached under ``key``; None when upstream has none.
 
     Fresh cache entries are answered without asking upstream. When upstream fails, a cached
@@ -93,7 +97,7 @@ def remote_document(repository: Repository, key: str, url: str, *,
     if repository.offline:
         return _as_document(cached, stale=True) if cached else None
     try:
-        response = upstream_get(repository, url, headers=headers)
+        response = upstream_get(repository, url, headers=headers, auth=auth)
     except UpstreamUnavailable:
         if cached is not None and cached.status == 200:
             log.warning("serving stale %s/%s: upstream unavailable", repository.key, key)
@@ -142,7 +146,7 @@ def _remember_miss(repository: Repository, path: str) -> None:
 
 # --- files ----------------------------------------------------------------------------------
 
-def remote_file(repository: Repository, path: str, url: str, *, sha256: str = ""):
+def remote_file(repository: Repository, path: str, url: str, *, sha256: str = "", auth=None):
     """The cached Artifact for ``path``, or a live download of it (an iterable of bytes), or
     None when upstream has no such file.
 
@@ -156,7 +160,7 @@ def remote_file(repository: Repository, path: str, url: str, *, sha256: str = ""
     while True:
         fetch = _claim(repository, path)
         if fetch is not None:
-            return _start_download(repository, path, url, sha256, fetch)
+            return _start_download(repository, path, url, sha256, fetch, auth)
         other = RemoteFetch.objects.filter(repository=repository, path=path).first()
         if other is None:
             artifact = artifact_find(repository, path)
@@ -177,14 +181,14 @@ def _claim(repository: Repository, path: str) -> RemoteFetch | None:
         return None
 
 
-def _start_download(repository, path, url, sha256, fetch: RemoteFetch):
+def _start_download(repository, path, url, sha256, fetch: RemoteFetch, auth=None):
     try:
         # Someone may have finished between our cache miss and our claim.
         artifact = artifact_find(repository, path)
         if artifact is not None:
             _release(fetch)
             return artifact
-        response = upstream_get(repository, url, stream=True)
+        response = upstream_get(repository, url, stream=True, auth=auth)
         if response.status_code == 404 or response.status_code == 410:
             response.close()
             _remember_miss(repository, path)

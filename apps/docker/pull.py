@@ -1,0 +1,60 @@
+"""Pulls: where a manifest or blob is answered from (the repository, or a virtual repository's
+members in order; remote members from their cache, else from their upstream)."""
+
+from django.http import HttpResponse, StreamingHttpResponse
+
+from apps.core.http import serve_file
+from apps.packages.models import Artifact
+from apps.packages.storage import blob_store
+from apps.repositories.models import Repository
+
+from . import selectors, upstream
+from .models import Manifest
+from .references import Digest
+
+
+def manifest_resolve(user, repository: Repository, name: str, reference: str) -> Manifest | None:
+    """The first manifest for ``reference`` among the sources the caller may read."""
+    return _first(user, repository, name,
+                  lambda remote: upstream.remote_manifest(remote, name, reference),
+                  lambda local: selectors.manifest_find(local, name, reference))
+
+
+def manifest_bytes(manifest: Manifest) -> bytes:
+    with blob_store().open(manifest.artifact.blob.sha256) as handle:
+        return handle.read()
+
+
+def blob_resolve(user, repository: Repository, name: str, digest: Digest):
+    """An Artifact holding the blob, a live upstream download of it, or None."""
+    return _first(user, repository, name,
+                  lambda remote: upstream.remote_blob(remote, name, digest),
+                  lambda local: selectors.blob_find(local, name, digest))
+
+
+def _first(user, repository, name, from_remote, from_local):
+    for source in selectors.image_sources(user, repository, name):
+        result = from_remote(source) if source.is_remote else from_local(source)
+        if result is not None:
+            return result
+    return None
+
+
+def blob_response(request, result, digest: Digest) -> HttpResponse:
+    headers = {"Docker-Content-Digest": str(digest)}
+    if not isinstance(result, Artifact) and request.method == "HEAD":
+        response = HttpResponse(b"", content_type="application/octet-stream")
+        if hasattr(result, "close"):  # a Download completes (and caches) after the answer
+            response._resource_closers.append(result.close)
+    elif not isinstance(result, Artifact):
+        response = StreamingHttpResponse(result, content_type="application/octet-stream")
+    if not isinstance(result, Artifact):
+        if result.size is not None:
+            response["Content-Length"] = str(result.size)
+        for key, value in headers.items():
+            response[key] = value
+        return response
+    blob, store = result.blob, blob_store()
+    return serve_file(request, opener=lambda: store.open(blob.sha256), size=blob.size,
+                      content_type="application/octet-stream", etag=str(digest), headers=headers,
+                      redirect_url=store.redirect_url(blob.sha256, digest.hex))

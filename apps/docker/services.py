@@ -1,0 +1,317 @@
+"""Registry writes: blob uploads (monolithic, chunked, mounted), manifest pushes, deletes."""
+
+import hashlib
+import os
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from apps.packages.models import Artifact
+from apps.packages.services import artifact_delete, artifact_deploy, blob_ingest
+from apps.packages.storage import CHUNK, IncompleteBody, Spool, spool_stream
+from apps.repositories.models import Repository
+
+from . import selectors
+from .errors import (BlobUnknown, BlobUploadUnknown, DigestInvalid, ManifestBlobUnknown,
+                     ManifestInvalid, ManifestUnknown, RangeInvalid, SizeInvalid)
+from .manifests import ParsedManifest, parse_manifest, referrer_artifact_type
+from .models import Manifest, ManifestReference, Tag, UploadSession
+from .references import Digest, blob_path, check_tag, digest_of, is_digest, manifest_path, parse_digest
+
+
+def upload_dir() -> Path:
+    path = Path(settings.TMP_DIR) / "docker-uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def upload_file(session: UploadSession) -> Path:
+    return upload_dir() / str(session.id)
+
+
+def upload_size(session: UploadSession) -> int:
+    try:
+        return upload_file(session).stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+# --- blobs ----------------------------------------------------------------------------------
+
+def blob_link(*, repository: Repository, name: str, digest: Digest, blob, username: str = "") -> Artifact:
+    """Make a stored blob part of the image ``name`` in ``repository``."""
+    artifact, _ = artifact_deploy(repository=repository, path=blob_path(name, digest), blob=blob,
+                                  username=username)
+    return artifact
+
+
+def blob_push(*, repository: Repository, name: str, digest: Digest, stream, length: int | None,
+              username: str = "") -> Artifact:
+    """A whole blob in one request. Raises DigestInvalid, SizeInvalid (nothing stored)."""
+    with _received(stream, length) as spool:
+        return _ingest(repository, name, digest, spool, username)
+
+
+def blob_mount(*, repository: Repository, name: str, source: Artifact, digest: Digest,
+               username: str = "") -> Artifact:
+    return blob_link(repository=repository, name=name, digest=digest, blob=source.blob,
+                     username=username)
+
+
+def blob_delete(*, repository: Repository, name: str, digest: Digest) -> None:
+    """Unlink a blob from an image; its bytes wait for garbage collection. Raises BlobUnknown."""
+    if not Artifact.objects.filter(repository=repository, path=blob_path(name, digest)).delete()[0]:
+        raise BlobUnknown(detail={"digest": str(digest)})
+
+
+def _received(stream, length):
+    try:
+        return spool_stream(stream, length)
+    except IncompleteBody as exc:
+        raise SizeInvalid(exc.message) from None
+
+
+def _ingest(repository, name, digest: Digest, spool: Spool, username: str) -> Artifact:
+    actual = spool.digests().get(digest.algorithm) or _file_digest(spool.temporary_file_path(), digest.algorithm)
+    if actual != digest.hex:
+        raise DigestInvalid(detail={"expected": str(digest), "actual": f"{digest.algorithm}:{actual}"})
+    blob = blob_ingest(spool)
+    return blob_link(repository=repository, name=name, digest=digest, blob=blob, username=username)
+
+
+def _file_digest(path: str, algorithm: str) -> str:
+    hasher = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+# --- upload sessions ------------------------------------------------------------------------
+
+def upload_start(*, repository: Repository, name: str) -> UploadSession:
+    session = UploadSession.objects.create(repository=repository, name=name)
+    upload_file(session).touch()
+    return session
+
+
+def upload_append(*, session: UploadSession, stream, length: int | None,
+                  start: int | None = None, end: int | None = None) -> int:
+    """Add a chunk at ``start`` (default: the end). Returns the new size.
+
+    Raises RangeInvalid when the chunk does not continue the upload, SizeInvalid when the
+    body is not as long as announced; a failed chunk leaves the upload as it was.
+    """
+    if end is not None and length is not None and end - start + 1 != length:
+        raise RangeInvalid("Content-Range does not match Content-Length")
+    with _received(stream, length) as spool:
+        if end is not None and spool.size != end - start + 1:
+            raise RangeInvalid("the chunk is not as long as its Content-Range says")
+        with transaction.atomic():
+            session = UploadSession.objects.select_for_update().get(pk=session.pk)
+            size = upload_size(session)
+            if start is not None and start != size:
+                raise RangeInvalid(f"the upload holds {size} bytes; a chunk must start there",
+                                   headers={"Range": _range(size)})
+            _append(session, spool, size)
+            session.save(update_fields=["modified", "hashed_size", "hashed_digests"])
+            return size + spool.size
+
+
+def _append(session: UploadSession, spool: Spool, size: int) -> None:
+    target = upload_file(session)
+    if size == 0:
+        # The usual case (one PATCH with the whole blob): keep the file and its digests.
+        os.replace(spool.temporary_file_path(), target)
+        session.hashed_size, session.hashed_digests = spool.size, spool.digests()
+        return
+    with open(target, "ab") as out:
+        spool.file.seek(0)
+        while chunk := spool.file.read(CHUNK):
+            out.write(chunk)
+    session.hashed_size, session.hashed_digests = None, {}
+
+
+def upload_finish(*, session: UploadSession, digest: Digest, stream, length: int | None,
+                  username: str = "") -> Artifact:
+    """Close an upload with its last chunk (maybe empty) and the digest of the whole blob.
+
+    Raises DigestInvalid (the upload is discarded), SizeInvalid.
+    """
+    if length:
+        upload_append(session=session, stream=stream, length=length)
+        session.refresh_from_db()
+    try:
+        with _SessionSpool(session) as spool:
+            return _ingest(session.repository, session.name, digest, spool, username)
+    finally:
+        upload_cancel(session=session)
+
+
+def upload_cancel(*, session: UploadSession) -> None:
+    UploadSession.objects.filter(pk=session.pk).delete()
+    upload_file(session).unlink(missing_ok=True)
+
+
+def upload_get(*, session_id: str, repository: Repository, name: str) -> UploadSession:
+    """The live upload ``session_id`` of this image. Raises BlobUploadUnknown."""
+    session = (UploadSession.objects.select_related("repository")
+               .filter(pk=session_id, repository=repository, name=name).first()
+               if _is_uuid(session_id) else None)
+    if session is None:
+        raise BlobUploadUnknown(detail={"upload": session_id[:64]})
+    return session
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _range(size: int) -> str:
+    return f"0-{max(size - 1, 0)}"
+
+
+class _SessionSpool(Spool):
+    """An upload session's file presented as a Spool, so blob_ingest can move it into place."""
+
+    def __init__(self, session: UploadSession):
+        path = upload_file(session)
+        File.__init__(self, open(path, "rb"), name=path.name)
+        self._path = str(path)
+        self.size = path.stat().st_size
+        if session.hashed_size == self.size and session.hashed_digests:
+            self._digests = session.hashed_digests
+        else:
+            self._digests = _hash_file(self._path)
+
+    def digests(self) -> dict[str, str]:
+        return self._digests
+
+
+def _hash_file(path: str) -> dict[str, str]:
+    hashers = {name: hashlib.new(name) for name in ("md5", "sha1", "sha256")}
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            for hasher in hashers.values():
+                hasher.update(chunk)
+    return {name: hasher.hexdigest() for name, hasher in hashers.items()}
+
+
+# --- manifests ------------------------------------------------------------------------------
+
+def manifest_push(*, repository: Repository, name: str, reference: str, body: bytes,
+                  content_type: str, tags: list[str] = (), username: str = "",
+                  check_blobs: bool = True) -> Manifest:
+    """Store a manifest exactly as sent and point the tags at it.
+
+    Raises ManifestInvalid, DigestInvalid, TagInvalid, ManifestBlobUnknown (nothing stored).
+    """
+    parsed = parse_manifest(body, content_type)
+    if is_digest(reference):
+        digest = parse_digest(reference)
+        if not digest.matches(body):
+            raise DigestInvalid(detail={"expected": reference, "actual": str(digest_of(body, digest.algorithm))})
+        tags = list(tags)
+    else:
+        digest = digest_of(body)
+        tags = [reference, *tags]
+    for tag in tags:
+        check_tag(tag)
+    if check_blobs:
+        _check_references(repository, name, parsed)
+    return _store_manifest(repository, name, digest, body, parsed, tags, username)
+
+
+def _check_references(repository, name, parsed: ParsedManifest) -> None:
+    wanted = [parse_digest(d.digest) for d in parsed.blobs]
+    present = selectors.blobs_present(repository, name, wanted)
+    for descriptor in parsed.blobs:
+        if descriptor.digest not in present:
+            raise ManifestBlobUnknown(detail={"digest": descriptor.digest})
+        if present[descriptor.digest] != descriptor.size:
+            raise ManifestInvalid(f"the size of {descriptor.digest} is {present[descriptor.digest]}, "
+                                  f"not {descriptor.size}")
+    children = [d.digest for d in parsed.manifests]
+    known = selectors.manifests_present(repository, name, children)
+    for child in children:
+        if child not in known:
+            raise ManifestBlobUnknown(f"manifest {child} is unknown", detail={"digest": child})
+
+
+def _store_manifest(repository, name, digest: Digest, body: bytes, parsed: ParsedManifest,
+                    tags: list[str], username: str) -> Manifest:
+    spool = Spool()
+    spool.write(body)
+    with spool.finish():
+        blob = blob_ingest(spool)
+    with transaction.atomic():
+        artifact, _ = artifact_deploy(repository=repository, path=manifest_path(name, digest),
+                                      blob=blob, username=username)
+        manifest, created = Manifest.objects.get_or_create(
+            repository=repository, name=name, digest=str(digest),
+            defaults={"artifact": artifact, "media_type": parsed.media_type, "size": len(body),
+                      "artifact_type": referrer_artifact_type(parsed),
+                      "subject_digest": parsed.subject.digest if parsed.subject else "",
+                      "annotations": parsed.annotations})
+        if created:
+            ManifestReference.objects.bulk_create(
+                ManifestReference(manifest=manifest, digest=d.digest)
+                for d in [*parsed.blobs, *parsed.manifests])
+        for tag in tags:
+            Tag.objects.update_or_create(repository=repository, name=name, tag=tag,
+                                         defaults={"manifest": manifest})
+    return manifest
+
+
+@transaction.atomic
+def manifest_delete(*, repository: Repository, name: str, reference: str) -> None:
+    """Delete a tag (the manifest stays), or a manifest by digest with every tag pointing at
+    it. Raises ManifestUnknown."""
+    if not is_digest(reference):
+        if not Tag.objects.filter(repository=repository, name=name, tag=check_tag(reference)).delete()[0]:
+            raise ManifestUnknown(detail={"tag": reference})
+        return
+    digest = parse_digest(reference)
+    manifest = Manifest.objects.filter(repository=repository, name=name, digest=str(digest)).first()
+    if manifest is None:
+        raise ManifestUnknown(detail={"digest": reference})
+    artifact_delete(repository=repository, path=manifest_path(name, digest))
+
+
+# --- garbage collection ---------------------------------------------------------------------
+
+def uploads_collect_garbage(*, grace_seconds: int) -> int:
+    """Discard upload sessions untouched for ``grace_seconds``. Returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    removed = 0
+    for session in UploadSession.objects.filter(modified__lt=cutoff):
+        upload_cancel(session=session)
+        removed += 1
+    return removed
+
+
+def layers_collect_garbage(*, grace_seconds: int) -> int:
+    """Unlink blobs no manifest of their image refers to, once older than ``grace_seconds``
+    (a push uploads layers before the manifest naming them). Returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    candidates = (Artifact.objects.filter(repository__package_type=Repository.PackageType.DOCKER,
+                                          path__contains="/_blobs/", modified__lt=cutoff)
+                  .values_list("pk", "repository_id", "path"))
+    removed = 0
+    for pk, repository_id, path in candidates.iterator():
+        name, _, tail = path.partition("/_blobs/")
+        digest = tail.replace("__", ":", 1)
+        used = ManifestReference.objects.filter(
+            digest=digest, manifest__repository_id=repository_id, manifest__name=name).exists()
+        if not used:
+            removed += Artifact.objects.filter(pk=pk, modified__lt=cutoff).delete()[0]
+    return removed

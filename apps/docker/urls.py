@@ -1,0 +1,21 @@
+"""Registry routes (/v2/...). The first path segment after /v2/ is the repository key."""
+
+from django.urls import path, re_path
+
+from . import views
+
+IMAGE = r"^v2/(?P<repo_key>[A-Za-z0-9][A-Za-z0-9._-]*)/(?P<name>.+)"
+
+urlpatterns = [
+    path("v2/", views.PingView.as_view()),
+    path("v2/token", views.TokenView.as_view()),
+    path("v2/_catalog", views.CatalogView.as_view()),
+    re_path(IMAGE + r"/manifests/(?P<reference>[^/]+)$", views.ManifestView.as_view()),
+    re_path(IMAGE + r"/blobs/uploads/?$", views.UploadStartView.as_view()),
+    re_path(IMAGE + r"/blobs/uploads/(?P<session_id>[^/]+)$", views.UploadView.as_view()),
+    re_path(IMAGE + r"/blobs/(?P<digest>[^/]+)$", views.BlobView.as_view()),
+    re_path(IMAGE + r"/tags/list$", views.TagsView.as_view()),
+    re_path(IMAGE + r"/referrers/(?P<digest>[^/]+)$", views.ReferrersView.as_view()),
+    # Anything else under /v2/ is the registry's, never the raw artifact API's.
+    re_path(r"^v2/.*$", views.UnknownView.as_view()),
+]

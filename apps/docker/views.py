@@ -1,0 +1,354 @@
+"""The registry API (/v2/...): thin views over the registry's selectors and services. Every
+view gets its headers, authentication and the spec's error envelope from RegistryView."""
+
+import re
+from urllib.parse import urlencode
+
+from django.http import HttpResponse, JsonResponse
+from rest_framework.views import APIView
+
+from apps.core.http import request_stream
+from apps.repositories.models import Repository
+from apps.security.authentication import BasicAuthentication, BearerAuthentication
+from apps.security.authorization import authorize
+
+from . import pull, selectors, services
+from .errors import (BlobUnknown, Denied, DigestInvalid, ManifestTooLarge,
+                     ManifestUnknown, NameUnknown, PaginationNumberInvalid, RangeInvalid,
+                     Unauthorized, Unsupported, error_response)
+from .manifests import MAX_MANIFEST_BYTES, OCI_INDEX
+from .references import check_name, check_tag, is_digest, parse_digest
+from .tokens import ACTIONS, SERVICE, RegistryTokenAuthentication, parse_scope, token_allows, token_issue
+
+MAX_PAGE = 1000
+_CONTENT_RANGE = re.compile(r"^(?:bytes )?(\d+)-(\d+)(?:/(?:\d+|\*))?$")
+
+
+class RegistryView(APIView):
+    """Authentication (registry JWT, Basic, access token), the API version header, the 401
+    challenge naming the scope a request needs, and errors in the spec's envelope."""
+
+    authentication_classes = [RegistryTokenAuthentication, BasicAuthentication, BearerAuthentication]
+    parser_classes = []
+    scope = ""
+
+    def perform_content_negotiation(self, request, force=False):
+        # Accept names manifest media types, not renderers: our responses are built by hand.
+        renderer = self.get_renderers()[0]
+        return renderer, renderer.media_type
+
+    def handle_exception(self, exc):
+        return error_response(exc, challenge=self.challenge) or super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Docker-Distribution-API-Version"] = "registry/2.0"
+        return response
+
+    def challenge(self) -> str:
+        realm = self.request.build_absolute_uri("/v2/token")
+        value = f'Bearer realm="{realm}",service="{SERVICE}"'
+        return value + (f',scope="{self.scope}"' if self.scope else "")
+
+    def image(self, repo_key: str, name: str) -> tuple[Repository, str]:
+        """The docker repository and the checked image name. Raises NameUnknown, NameInvalid."""
+        repository = (Repository.objects.select_related("default_deployment_repo")
+                      .filter(key=repo_key, package_type=Repository.PackageType.DOCKER).first())
+        if repository is None:
+            raise NameUnknown(f"repository '{repo_key}' not found", detail={"name": repo_key})
+        return repository, check_name(name)
+
+    def require(self, action: str, repository: Repository, name: str) -> None:
+        """pull/push/delete on the image, by both the caller's token (if any) and authorize()."""
+        full_name = f"{repository.key}/{name}"
+        self.scope = f"repository:{full_name}:{'pull,push' if action == 'push' else action}"
+        user, claims = self.request.user, self.request.auth
+        if isinstance(claims, dict) and not token_allows(claims, full_name, action):
+            raise Unauthorized(f"the token does not grant {action} on {full_name}")
+        if not authorize(user, ACTIONS[action], repository, name):
+            if not user.is_authenticated:
+                raise Unauthorized()
+            raise Denied(f"'{user.get_username()}' may not {action} {full_name}")
+
+    def push_target(self, repository: Repository) -> Repository:
+        target = repository.default_deployment_repo if repository.is_virtual else repository
+        if target is None or not target.is_local:
+            raise Unsupported(f"'{repository.key}' does not accept pushes")
+        return target
+
+
+def _digest_headers(digest: str, **extra) -> dict:
+    return {"Docker-Content-Digest": digest, **extra}
+
+
+def _with(response: HttpResponse, headers: dict) -> HttpResponse:
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _page_size(params) -> int | None:
+    raw = params.get("n")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise PaginationNumberInvalid(detail={"n": raw[:20]})
+    return min(int(raw), MAX_PAGE)
+
+
+def _paged(request, items: list[str], n: int | None) -> tuple[list[str], dict]:
+    """At most ``n`` of ``items`` (fetched n+1 deep) and a Link header when more follow."""
+    if n is None or len(items) <= n:
+        return items, {}
+    items = items[:n]
+    query = urlencode({"n": n, "last": items[-1]}) if items else ""
+    return items, {"Link": f'<{request.path}?{query}>; rel="next"'}
+
+
+class PingView(RegistryView):
+    def get(self, request):
+        if not request.user.is_authenticated and not isinstance(request.auth, dict):
+            raise Unauthorized()
+        return JsonResponse({})
+
+
+class TokenView(RegistryView):
+    """The token endpoint: Basic credentials (password or access token) or none."""
+
+    authentication_classes = [BasicAuthentication, BearerAuthentication]
+
+    def challenge(self) -> str:
+        return 'Basic realm="repomgr"'
+
+    def get(self, request):
+        scopes = [parse_scope(part) for value in request.query_params.getlist("scope")
+                  for part in value.split(" ") if part]
+        return JsonResponse(token_issue(user=request.user, scopes=[s for s in scopes if s],
+                                        service=SERVICE))
+
+    post = get
+
+
+class CatalogView(RegistryView):
+    scope = "registry:catalog:*"
+
+    def get(self, request):
+        if not request.user.is_authenticated and not isinstance(request.auth, dict) \
+                and not selectors.catalog(request.user, n=1, last=""):
+            raise Unauthorized()
+        n = _page_size(request.query_params)
+        if n == 0:
+            return JsonResponse({"repositories": []})
+        names = selectors.catalog(request.user, n=None if n is None else n + 1,
+                                  last=request.query_params.get("last", ""))
+        names, headers = _paged(request, names, n)
+        return _with(JsonResponse({"repositories": names}), headers)
+
+
+class ManifestView(RegistryView):
+    def get(self, request, repo_key: str, name: str, reference: str):
+        repository, name = self.image(repo_key, name)
+        self.require("pull", repository, name)
+        _check_reference(reference)
+        manifest = pull.manifest_resolve(request.user, repository, name, reference)
+        if manifest is None:
+            raise ManifestUnknown(detail={"name": name, "reference": reference})
+        body = b"" if request.method == "HEAD" else pull.manifest_bytes(manifest)
+        response = HttpResponse(body, content_type=manifest.media_type)
+        return _with(response, _digest_headers(manifest.digest, **{
+            "Content-Length": str(manifest.size), "ETag": f'"{manifest.digest}"'}))
+
+    def put(self, request, repo_key: str, name: str, reference: str):
+        repository, name = self.image(repo_key, name)
+        self.require("push", repository, name)
+        target = self.push_target(repository)
+        _check_reference(reference)
+        manifest = services.manifest_push(
+            repository=target, name=name, reference=reference, body=_manifest_body(request),
+            content_type=request.META.get("CONTENT_TYPE", ""),
+            tags=request.query_params.getlist("tag"), username=request.user.get_username())
+        headers = _digest_headers(manifest.digest, Location=_url(repo_key, name, "manifests", manifest.digest))
+        if manifest.subject_digest:
+            headers["OCI-Subject"] = manifest.subject_digest
+        return _with(HttpResponse(status=201), headers)
+
+    def delete(self, request, repo_key: str, name: str, reference: str):
+        repository, name = self.image(repo_key, name)
+        self.require("delete", repository, name)
+        _check_reference(reference)
+        services.manifest_delete(repository=self.push_target(repository), name=name, reference=reference)
+        return HttpResponse(status=202)
+
+
+def _check_reference(reference: str) -> None:
+    if is_digest(reference):
+        parse_digest(reference)
+    else:
+        check_tag(reference)
+
+
+def _manifest_body(request) -> bytes:
+    stream, length = request_stream(request)
+    if length is not None and length > MAX_MANIFEST_BYTES:
+        raise ManifestTooLarge(f"manifests are limited to {MAX_MANIFEST_BYTES} bytes")
+    body = stream.read(MAX_MANIFEST_BYTES + 1)
+    if len(body) > MAX_MANIFEST_BYTES:
+        raise ManifestTooLarge(f"manifests are limited to {MAX_MANIFEST_BYTES} bytes")
+    return body
+
+
+def _url(repo_key: str, name: str, kind: str, reference: str) -> str:
+    return f"/v2/{repo_key}/{name}/{kind}/{reference}"
+
+
+class BlobView(RegistryView):
+    def get(self, request, repo_key: str, name: str, digest: str):
+        repository, name = self.image(repo_key, name)
+        self.require("pull", repository, name)
+        digest = parse_digest(digest)
+        result = pull.blob_resolve(request.user, repository, name, digest)
+        if result is None:
+            raise BlobUnknown(detail={"digest": str(digest)})
+        return pull.blob_response(request, result, digest)
+
+    def delete(self, request, repo_key: str, name: str, digest: str):
+        repository, name = self.image(repo_key, name)
+        self.require("delete", repository, name)
+        services.blob_delete(repository=self.push_target(repository), name=name,
+                             digest=parse_digest(digest))
+        return HttpResponse(status=202)
+
+
+class UploadStartView(RegistryView):
+    def post(self, request, repo_key: str, name: str):
+        repository, name = self.image(repo_key, name)
+        self.require("push", repository, name)
+        target = self.push_target(repository)
+        params, username = request.query_params, request.user.get_username()
+        if params.get("mount"):
+            digest = parse_digest(params["mount"])
+            source = self._mountable(params.get("from", ""), digest)
+            if source is not None:
+                services.blob_mount(repository=target, name=name, source=source, digest=digest,
+                                    username=username)
+                return _blob_created(repo_key, name, str(digest))
+        if params.get("digest"):
+            digest = parse_digest(params["digest"])
+            stream, length = request_stream(request)
+            services.blob_push(repository=target, name=name, digest=digest, stream=stream,
+                               length=length, username=username)
+            return _blob_created(repo_key, name, str(digest))
+        session = services.upload_start(repository=target, name=name)
+        return _upload_accepted(repo_key, name, session, 0)
+
+    def _mountable(self, source_name: str, digest):
+        """The blob in the image ``source_name`` ('<repo>/<image>') if the caller may read it."""
+        key, _, name = source_name.partition("/")
+        repository = Repository.objects.filter(key=key, package_type="docker").first()
+        claims = self.request.auth
+        if repository is None or not name or (
+                isinstance(claims, dict) and not token_allows(claims, source_name, "pull")):
+            return None
+        for source in selectors.image_sources(self.request.user, repository, name):
+            artifact = selectors.blob_find(source, name, digest)
+            if artifact is not None:
+                return artifact
+        return None
+
+
+def _blob_created(repo_key: str, name: str, digest: str) -> HttpResponse:
+    return _with(HttpResponse(status=201), _digest_headers(
+        digest, Location=_url(repo_key, name, "blobs", digest), **{"Content-Length": "0"}))
+
+
+def _upload_accepted(repo_key, name, session, size: int, status: int = 202) -> HttpResponse:
+    return _with(HttpResponse(status=status), {
+        "Location": _url(repo_key, name, "blobs/uploads", str(session.id)),
+        "Range": f"0-{max(size - 1, 0)}", "Docker-Upload-UUID": str(session.id),
+        "Content-Length": "0"})
+
+
+class UploadView(RegistryView):
+    def session(self, repo_key: str, name: str, session_id: str):
+        repository, name = self.image(repo_key, name)
+        self.require("push", repository, name)
+        target = self.push_target(repository)
+        return name, services.upload_get(session_id=session_id, repository=target, name=name)
+
+    def get(self, request, repo_key: str, name: str, session_id: str):
+        name, session = self.session(repo_key, name, session_id)
+        return _upload_accepted(repo_key, name, session, services.upload_size(session), status=204)
+
+    def patch(self, request, repo_key: str, name: str, session_id: str):
+        name, session = self.session(repo_key, name, session_id)
+        start = end = None
+        if request.headers.get("Content-Range"):
+            match = _CONTENT_RANGE.match(request.headers["Content-Range"].strip())
+            if not match:
+                raise RangeInvalid("malformed Content-Range")
+            start, end = int(match[1]), int(match[2])
+            if end < start:
+                raise RangeInvalid("Content-Range ends before it starts")
+        stream, length = request_stream(request)
+        try:
+            size = services.upload_append(session=session, stream=stream, length=length,
+                                          start=start, end=end)
+        except RangeInvalid as exc:
+            exc.headers["Location"] = _url(repo_key, name, "blobs/uploads", session_id)
+            raise
+        return _upload_accepted(repo_key, name, session, size)
+
+    def put(self, request, repo_key: str, name: str, session_id: str):
+        name, session = self.session(repo_key, name, session_id)
+        if not request.query_params.get("digest"):
+            raise DigestInvalid("the closing PUT needs ?digest=")
+        digest = parse_digest(request.query_params["digest"])
+        stream, length = request_stream(request)
+        services.upload_finish(session=session, digest=digest, stream=stream, length=length,
+                               username=request.user.get_username())
+        return _blob_created(repo_key, name, str(digest))
+
+    def delete(self, request, repo_key: str, name: str, session_id: str):
+        _, session = self.session(repo_key, name, session_id)
+        services.upload_cancel(session=session)
+        return HttpResponse(status=204)
+
+
+class TagsView(RegistryView):
+    def get(self, request, repo_key: str, name: str):
+        repository, name = self.image(repo_key, name)
+        self.require("pull", repository, name)
+        sources = selectors.image_sources(request.user, repository, name)
+        if not selectors.image_exists(sources, name):
+            raise NameUnknown(detail={"name": f"{repo_key}/{name}"})
+        n = _page_size(request.query_params)
+        tags = [] if n == 0 else selectors.tags_list(
+            sources, name, n=None if n is None else n + 1, last=request.query_params.get("last", ""))
+        tags, headers = _paged(request, tags, n)
+        return _with(JsonResponse({"name": f"{repo_key}/{name}", "tags": tags}), headers)
+
+
+class ReferrersView(RegistryView):
+    def get(self, request, repo_key: str, name: str, digest: str):
+        repository, name = self.image(repo_key, name)
+        self.require("pull", repository, name)
+        digest = str(parse_digest(digest))
+        artifact_type = request.query_params.get("artifactType", "")
+        sources = selectors.image_sources(request.user, repository, name)
+        found = selectors.referrers(sources, name, digest, artifact_type=artifact_type)
+        index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+            {"mediaType": m.media_type, "digest": m.digest, "size": m.size,
+             "artifactType": m.artifact_type, **({"annotations": m.annotations} if m.annotations else {})}
+            for m in found]}
+        response = JsonResponse(index, content_type=OCI_INDEX)
+        if artifact_type:
+            response["OCI-Filters-Applied"] = "artifactType"
+        return response
+
+
+class UnknownView(RegistryView):
+    def dispatch(self, request, *args, **kwargs):
+        self.request = self.initialize_request(request, *args, **kwargs)
+        self.headers = self.default_response_headers
+        response = error_response(NameUnknown("no such registry endpoint"))
+        return self.finalize_response(self.request, response, *args, **kwargs)

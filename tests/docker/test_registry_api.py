@@ -1,0 +1,181 @@
+"""The registry API spoken over HTTP against the live server: pushes and pulls of every
+kind, pagination, referrers, deletes and the token dance."""
+
+import json
+
+import pytest
+
+from tests.factories.docker import (OCI_MANIFEST, make_image, push_blob, push_image, sha256)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_ping_challenges_anonymous_and_greets_authenticated(server, http, admin_http):
+    anonymous = http.get(server.url + "/v2/")
+    assert anonymous.status_code == 401
+    challenge = anonymous.headers["WWW-Authenticate"]
+    assert challenge.startswith(f'Bearer realm="{server.url}/v2/token",service="repomgr"')
+    assert anonymous.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    greeted = admin_http.get(server.url + "/v2/")
+    assert greeted.status_code == 200
+    assert greeted.headers["Docker-Distribution-API-Version"] == "registry/2.0"
+
+
+def test_push_then_pull_by_tag_and_digest(server, admin_http, http):
+    image = make_image(layer_sizes=(3000, 5000))
+    pushed = push_image(admin_http, server.url, "docker-local/team/app", image, "1.4")
+    assert pushed.status_code == 201, pushed.text
+    assert pushed.headers["Docker-Content-Digest"] == image.digest
+    assert pushed.headers["Location"] == f"/v2/docker-local/team/app/manifests/{image.digest}"
+    for reference in ("1.4", image.digest):
+        got = http.get(f"{server.url}/v2/docker-local/team/app/manifests/{reference}",
+                       headers={"Accept": OCI_MANIFEST})
+        assert got.status_code == 200
+        assert got.content == image.manifest
+        assert got.headers["Content-Type"] == OCI_MANIFEST
+        assert got.headers["Docker-Content-Digest"] == image.digest
+    head = http.head(f"{server.url}/v2/docker-local/team/app/manifests/1.4")
+    assert head.headers["Content-Length"] == str(len(image.manifest)) and head.content == b""
+    layer = image.layers[1]
+    blob = http.get(f"{server.url}/v2/docker-local/team/app/blobs/{sha256(layer)}")
+    assert blob.content == layer and blob.headers["Docker-Content-Digest"] == sha256(layer)
+    ranged = http.get(f"{server.url}/v2/docker-local/team/app/blobs/{sha256(layer)}",
+                      headers={"Range": "bytes=10-19"})
+    assert ranged.status_code == 206 and ranged.content == layer[10:20]
+
+
+def test_chunked_upload_with_status_and_out_of_order_chunk(server, admin_http):
+    data = bytes(range(256)) * 100
+    base = f"{server.url}/v2/docker-local/chunky"
+    started = admin_http.post(base + "/blobs/uploads/")
+    assert started.status_code == 202
+    location = server.url + started.headers["Location"]
+    first = admin_http.patch(location, data=data[:10000],
+                             headers={"Content-Range": "0-9999", "Content-Type": "application/octet-stream"})
+    assert first.status_code == 202 and first.headers["Range"] == "0-9999"
+    skipped = admin_http.patch(location, data=data[20000:],
+                               headers={"Content-Range": f"20000-{len(data) - 1}"})
+    assert skipped.status_code == 416
+    assert skipped.json()["errors"][0]["code"] == "BLOB_UPLOAD_INVALID"
+    status = admin_http.get(location)
+    assert status.status_code == 204 and status.headers["Range"] == "0-9999"
+    admin_http.patch(location, data=data[10000:20000], headers={"Content-Range": "10000-19999"})
+    closed = admin_http.put(location, params={"digest": sha256(data)}, data=data[20000:])
+    assert closed.status_code == 201, closed.text
+    assert admin_http.get(f"{base}/blobs/{sha256(data)}").content == data
+    assert admin_http.get(location).status_code == 404
+
+
+def test_cancelled_upload_is_gone(server, admin_http):
+    started = admin_http.post(f"{server.url}/v2/docker-local/gone/blobs/uploads/")
+    location = server.url + started.headers["Location"]
+    assert admin_http.delete(location).status_code == 204
+    gone = admin_http.get(location)
+    assert gone.status_code == 404 and gone.json()["errors"][0]["code"] == "BLOB_UPLOAD_UNKNOWN"
+
+
+def test_cross_repository_mount(server, admin_http):
+    data = b"shared layer bytes" * 50
+    assert push_blob(admin_http, server.url, "docker-local/source", data).status_code == 201
+    mounted = admin_http.post(f"{server.url}/v2/docker-local/target/blobs/uploads/",
+                              params={"mount": sha256(data), "from": "docker-local/source"})
+    assert mounted.status_code == 201
+    assert admin_http.get(f"{server.url}/v2/docker-local/target/blobs/{sha256(data)}").content == data
+    unknown = admin_http.post(f"{server.url}/v2/docker-local/target/blobs/uploads/",
+                              params={"mount": sha256(b"nope"), "from": "docker-local/source"})
+    assert unknown.status_code == 202 and "/blobs/uploads/" in unknown.headers["Location"]
+
+
+def test_manifest_naming_unknown_blob_is_refused(server, admin_http):
+    image = make_image()
+    refused = admin_http.put(f"{server.url}/v2/docker-local/lacking/manifests/1",
+                             data=image.manifest, headers={"Content-Type": OCI_MANIFEST})
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["code"] == "MANIFEST_BLOB_UNKNOWN"
+    assert admin_http.get(f"{server.url}/v2/docker-local/lacking/manifests/1").status_code == 404
+
+
+def test_tags_list_and_catalog_paginate_with_link(server, admin_http):
+    image = make_image()
+    for tag in ("b", "a", "c", "1.0"):
+        assert push_image(admin_http, server.url, "docker-local/paged", image, tag).status_code == 201
+    url = f"{server.url}/v2/docker-local/paged/tags/list"
+    assert admin_http.get(url).json() == {"name": "docker-local/paged", "tags": ["1.0", "a", "b", "c"]}
+    page = admin_http.get(url, params={"n": 2})
+    assert page.json()["tags"] == ["1.0", "a"]
+    assert page.headers["Link"] == '</v2/docker-local/paged/tags/list?n=2&last=a>; rel="next"'
+    rest = admin_http.get(server.url + page.headers["Link"].split(";")[0].strip("<>"))
+    assert rest.json()["tags"] == ["b", "c"] and "Link" not in rest.headers
+    assert admin_http.get(url, params={"n": 0}).json()["tags"] == []
+    catalog = admin_http.get(server.url + "/v2/_catalog").json()["repositories"]
+    assert "docker-local/paged" in catalog
+
+
+def test_referrers_with_artifact_type_filter(server, admin_http, http):
+    image = make_image()
+    assert push_image(admin_http, server.url, "docker-local/signed", image, "v1").status_code == 201
+    subject = {"mediaType": OCI_MANIFEST, "digest": image.digest, "size": len(image.manifest)}
+    signature = make_image(subject=subject, artifact_type="application/example.sig")
+    pushed = push_image(admin_http, server.url, "docker-local/signed", signature, signature.digest)
+    assert pushed.status_code == 201 and pushed.headers["OCI-Subject"] == image.digest
+    sbom = make_image(subject=subject, artifact_type="application/example.sbom")
+    assert push_image(admin_http, server.url, "docker-local/signed", sbom, sbom.digest).status_code == 201
+    url = f"{server.url}/v2/docker-local/signed/referrers/{image.digest}"
+    index = http.get(url).json()
+    assert {m["digest"] for m in index["manifests"]} == {signature.digest, sbom.digest}
+    filtered = http.get(url, params={"artifactType": "application/example.sbom"})
+    assert filtered.headers["OCI-Filters-Applied"] == "artifactType"
+    assert [m["digest"] for m in filtered.json()["manifests"]] == [sbom.digest]
+    assert filtered.json()["manifests"][0]["artifactType"] == "application/example.sbom"
+    none = http.get(f"{server.url}/v2/docker-local/signed/referrers/{sha256(b'x')}")
+    assert none.status_code == 200 and none.json()["manifests"] == []
+
+
+def test_deletes(server, admin_http):
+    image = make_image()
+    base = f"{server.url}/v2/docker-local/deleting"
+    assert push_image(admin_http, server.url, "docker-local/deleting", image, "keep").status_code == 201
+    admin_http.put(f"{base}/manifests/drop", data=image.manifest, headers={"Content-Type": OCI_MANIFEST})
+    assert admin_http.delete(f"{base}/manifests/drop").status_code == 202
+    assert admin_http.get(f"{base}/manifests/drop").status_code == 404
+    assert admin_http.get(f"{base}/manifests/keep").status_code == 200
+    assert admin_http.delete(f"{base}/manifests/{image.digest}").status_code == 202
+    assert admin_http.get(f"{base}/manifests/keep").json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+    layer = sha256(image.layers[0])
+    assert admin_http.delete(f"{base}/blobs/{layer}").status_code == 202
+    assert admin_http.get(f"{base}/blobs/{layer}").json()["errors"][0]["code"] == "BLOB_UNKNOWN"
+
+
+def test_sha512_blob_and_manifest(server, admin_http):
+    import hashlib
+
+    data = b"sha512 content"
+    digest = "sha512:" + hashlib.sha512(data).hexdigest()
+    pushed = admin_http.post(f"{server.url}/v2/docker-local/five12/blobs/uploads/",
+                             params={"digest": digest}, data=data)
+    assert pushed.status_code == 201
+    assert admin_http.get(f"{server.url}/v2/docker-local/five12/blobs/{digest}").content == data
+    wrong = admin_http.post(f"{server.url}/v2/docker-local/five12/blobs/uploads/",
+                            params={"digest": digest}, data=data + b"!")
+    assert wrong.status_code == 400 and wrong.json()["errors"][0]["code"] == "DIGEST_INVALID"
+
+
+def test_token_grants_the_intersection_of_scope_and_permissions(server, http, admin_http):
+    anonymous = http.get(f"{server.url}/v2/token", params={
+        "service": "repomgr", "scope": "repository:docker-local/team/app:pull,push"}).json()
+    import jwt
+
+    claims = jwt.decode(anonymous["token"], options={"verify_signature": False})
+    assert claims["access"] == [{"type": "repository", "name": "docker-local/team/app", "actions": ["pull"]}]
+    bearer = {"Authorization": f"Bearer {anonymous['token']}"}
+    denied = http.post(f"{server.url}/v2/docker-local/team/app/blobs/uploads/", headers=bearer)
+    assert denied.status_code == 401
+    assert 'scope="repository:docker-local/team/app:pull,push"' in denied.headers["WWW-Authenticate"]
+    admin = admin_http.get(f"{server.url}/v2/token", params={
+        "scope": "repository:docker-local/team/app:pull,push"}).json()
+    started = http.post(f"{server.url}/v2/docker-local/team/app/blobs/uploads/",
+                        headers={"Authorization": f"Bearer {admin['token']}"})
+    assert started.status_code == 202
+    bad = http.get(f"{server.url}/v2/token", auth=("admin", "wrong"))
+    assert bad.status_code == 401
+    assert json.loads(bad.content)["errors"][0]["code"] == "UNAUTHORIZED"
