@@ -9,6 +9,8 @@ profile=${1:-run}
 packages_run="python3 python3-venv gcc python3-dev libldap2-dev libsasl2-dev xmlsec1"
 # A real OpenLDAP and a real SAML IdP (SimpleSAMLphp under php -S) for the identity tests.
 packages_test="$packages_run slapd ldap-utils simplesamlphp php-cli php-xml php-mbstring php-curl"
+# Docker/OCI clients, and the CNCF distribution registry (remote upstream, benchmark peer).
+packages_test="$packages_test skopeo umoci podman buildah crun uidmap fuse-overlayfs containers-storage docker-registry"
 
 eval "wanted=\$packages_$profile"
 missing=""

@@ -1,16 +1,21 @@
 """Pulls: where a manifest or blob is answered from (the repository, or a virtual repository's
 members in order; remote members from their cache, else from their upstream)."""
 
+import logging
+
 from django.http import HttpResponse, StreamingHttpResponse
 
 from apps.core.http import serve_file
 from apps.packages.models import Artifact
 from apps.packages.storage import blob_store
 from apps.repositories.models import Repository
+from apps.repositories.remote import UpstreamUnavailable
 
 from . import selectors, upstream
 from .models import Manifest
 from .references import Digest
+
+log = logging.getLogger(__name__)
 
 
 def manifest_resolve(user, repository: Repository, name: str, reference: str) -> Manifest | None:
@@ -34,7 +39,14 @@ def blob_resolve(user, repository: Repository, name: str, digest: Digest):
 
 def _first(user, repository, name, from_remote, from_local):
     for source in selectors.image_sources(user, repository, name):
-        result = from_remote(source) if source.is_remote else from_local(source)
+        try:
+            result = from_remote(source) if source.is_remote else from_local(source)
+        except UpstreamUnavailable:
+            if not repository.is_virtual:
+                raise
+            # For a virtual repository an unreachable upstream is one member without the image.
+            log.warning("%s: upstream of %s unavailable for %s", repository.key, source.key, name)
+            continue
         if result is not None:
             return result
     return None
