@@ -1,12 +1,14 @@
 """The URL map (DESIGN.md §3). The catch-all raw artifact route comes last; every route is
 also served under /artifactory/ for clients that hard-code Artifactory's context path."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
 from apps.core.views import PingView, VersionView
 from apps.packages.views import ArtifactView, StorageInfoView, StorageView
 from apps.repositories.views import RepositoryDetailView, RepositoryListView
+from apps.security import ui
 from apps.security import views as security
 
 REPO = r"(?P<repo_key>[A-Za-z0-9][A-Za-z0-9._-]*)"
@@ -31,6 +33,16 @@ api = [
     path("api/v2/security/permissions/<str:name>", security.PermissionDetailView.as_view()),
 ]
 
+ui_pages = [
+    path("ui/login/", ui.LoginView.as_view()),
+    path("ui/logout/", ui.logout),
+    path("ui/tokens/", ui.token_list),
+    path("ui/tokens/<str:token_id>/revoke/", ui.token_revoke),
+    path("ui/", ui.home),
+]
+if settings.SAML_ENABLED:  # SP metadata: /ui/saml2/metadata/
+    ui_pages.append(path("ui/saml2/", include("djangosaml2.urls")))
+
 raw = [
     re_path(rf"^{REPO}(?:/(?P<path>{ANY_PATH}))?$", ArtifactView.as_view()),
 ]
@@ -38,6 +50,7 @@ raw = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     *api,
+    *ui_pages,
     path("artifactory/", include(api + raw)),
     path("", include("apps.docker.urls")),  # /v2/...: before the catch-all raw route
     *raw,

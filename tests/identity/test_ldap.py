@@ -1,0 +1,109 @@
+"""Logins against a real OpenLDAP (slapd on 127.0.0.1): users created on first login,
+directory groups mapped to repomgr groups that permission targets name, an admin group, the UI
+and HTTP Basic; and a directory that does not answer is a quick, clear error."""
+
+import socket
+
+import pytest
+import requests
+from django.contrib.auth import get_user_model
+
+from apps.audit.models import AuditEvent
+from tests.factories import grant, make_group
+from tests.identity.slapd import Slapd, group, person
+from tests.livestack import LiveServer
+from tests.security.browser import form_fields, form_login
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def directory():
+    slapd = Slapd([
+        person("lara", "lara-pass", "lara@example.org"),
+        person("nora", "nora-pass", "nora@example.org"),
+        person("adam", "adam-pass", "adam@example.org"),
+        group("deployers", ["lara"]),
+        group("repomgr-admins", ["adam"]),
+    ]).start()
+    yield slapd
+    slapd.stop()
+
+
+@pytest.fixture(scope="module")
+def ldap_server(live_server_process, directory):
+    server = LiveServer(env=directory.server_env(), log_name="ldap").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def deployers(bootstrapped):
+    make_group("deployers")
+    grant("deployers-generic", repositories=["generic-local"], groups={"deployers": ["read", "deploy"]})
+
+
+def test_group_member_deploys_with_basic_auth_and_is_created_with_its_groups(ldap_server, deployers):
+    put = requests.put(f"{ldap_server.url}/generic-local/ldap/a.txt", data=b"a", auth=("lara", "lara-pass"))
+    assert put.status_code == 201, put.text
+    lara = get_user_model().objects.get(username="lara")
+    assert lara.email == "lara@example.org" and not lara.has_usable_password()
+    assert list(lara.groups.values_list("name", flat=True)) == ["deployers"]
+    assert not lara.is_superuser
+    assert AuditEvent.objects.filter(action="artifact.deploy", actor="lara").exists()
+
+
+def test_member_of_no_group_cannot_deploy_and_a_wrong_password_is_401(ldap_server, deployers):
+    refused = requests.put(f"{ldap_server.url}/generic-local/ldap/b.txt", data=b"b", auth=("nora", "nora-pass"))
+    assert refused.status_code == 403
+    assert requests.get(f"{ldap_server.url}/api/security/token", auth=("nora", "wrong")).status_code == 401
+    assert AuditEvent.objects.filter(action="login", actor="nora", success=False).exists()
+
+
+def test_admin_group_makes_an_administrator(ldap_server, bootstrapped):
+    users = requests.get(f"{ldap_server.url}/api/security/users", auth=("adam", "adam-pass"))
+    assert users.status_code == 200
+    assert get_user_model().objects.get(username="adam").is_superuser
+
+
+def test_ui_login_with_directory_credentials_then_a_token(ldap_server, deployers):
+    browser = form_login(ldap_server, "/ui/login/", "lara", "lara-pass")
+    home = browser.get(f"{ldap_server.url}/ui/")
+    assert home.status_code == 200 and "deployers" in home.text
+    token = browser.post(f"{ldap_server.url}/api/security/token", data={"description": "ci"},
+                         headers={"X-CSRFToken": browser.cookies["csrftoken"], "Referer": ldap_server.url})
+    assert token.status_code == 200, token.text
+    put = requests.put(f"{ldap_server.url}/generic-local/ldap/c.txt", data=b"c",
+                       auth=("lara", token.json()["access_token"]))
+    assert put.status_code == 201
+
+
+@pytest.fixture(scope="module")
+def silent_directory():
+    """A port that accepts connections and never answers: the worst kind of outage."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    yield f"ldap://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def outage_server(live_server_process, directory, silent_directory):
+    env = directory.server_env(REPOMGR_LDAP_SERVER_URI=silent_directory, REPOMGR_LDAP_TIMEOUT="1")
+    server = LiveServer(env=env, log_name="ldap-outage").start()
+    yield server
+    server.stop()
+
+
+def test_unreachable_directory_is_a_clear_error_and_local_accounts_still_work(outage_server, bootstrapped):
+    answer = requests.get(f"{outage_server.url}/api/security/token", auth=("lara", "lara-pass"), timeout=60)
+    assert answer.status_code == 503
+    assert "directory (LDAP) cannot be reached" in answer.json()["errors"][0]["message"]
+    assert requests.get(f"{outage_server.url}/api/security/users", auth=("admin", "password"),
+                        timeout=60).status_code == 200
+    browser = requests.Session()
+    form = form_fields(browser.get(f"{outage_server.url}/ui/login/").text)
+    page = browser.post(f"{outage_server.url}/ui/login/", timeout=60,
+                        data={**form, "username": "lara", "password": "lara-pass"})
+    assert "directory (LDAP) cannot be reached" in page.text and "sessionid" not in browser.cookies
