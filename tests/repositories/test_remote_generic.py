@@ -1,0 +1,153 @@
+"""Generic remote and virtual repositories against an upstream the test starts on 127.0.0.1:
+one upstream fetch however many clients ask at once, the cache outliving the upstream,
+offline mode, the missed-retrieval TTL, and virtual resolution over local and remote members."""
+
+import hashlib
+import os
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+from django.utils import timezone
+
+from apps.packages.models import Artifact
+from apps.repositories.models import RemoteDocument, RemoteFetch, Repository
+from tests.factories import make_repository
+
+from .upstream import Upstream
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def upstream():
+    server = Upstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def remote(server, upstream):
+    make_repository("generic-remote", "remote", url=upstream.url + "/files/",
+                    missed_retrieval_cache_secs=300, excludes_pattern="**/*.secret")
+    return f"{server.url}/generic-remote"
+
+
+def test_a_file_is_fetched_once_and_then_served_from_the_cache(remote, upstream, http):
+    data = os.urandom(2 * 1024 * 1024)
+    upstream.files["/files/lib/tool-1.0.tar.gz"] = data
+    first = http.get(f"{remote}/lib/tool-1.0.tar.gz")
+    assert first.status_code == 200 and first.content == data
+    again = http.get(f"{remote}/lib/tool-1.0.tar.gz")
+    assert again.content == data and again.headers["X-Checksum-Sha256"] == hashlib.sha256(data).hexdigest()
+    assert upstream.asked("/files/lib/tool-1.0.tar.gz") == 1
+    cached = Artifact.objects.get(repository__key="generic-remote", path="lib/tool-1.0.tar.gz")
+    assert cached.remote_url == upstream.url + "/files/lib/tool-1.0.tar.gz"
+    info = http.get(remote.replace("/generic-remote", "/api/storage/generic-remote") + "/lib/tool-1.0.tar.gz")
+    assert info.json()["remoteUrl"] == cached.remote_url
+
+
+def test_concurrent_clients_share_one_upstream_fetch(remote, upstream):
+    data = os.urandom(8 * 1024 * 1024)
+    upstream.files["/files/big.bin"] = data
+    upstream.gate.clear()  # the upstream sends half, then waits until every client is in
+    results: list[bytes] = []
+
+    def fetch():
+        results.append(requests.get(f"{remote}/big.bin", timeout=120).content)
+
+    clients = [threading.Thread(target=fetch) for _ in range(6)]
+    clients[0].start()
+    while not RemoteFetch.objects.filter(path="big.bin").exists():
+        time.sleep(0.05)
+    for client in clients[1:]:
+        client.start()
+    time.sleep(1)  # let the others reach the server while the download is held open
+    upstream.gate.set()
+    for client in clients:
+        client.join()
+    assert len(results) == 6 and all(result == data for result in results)
+    assert upstream.asked("/files/big.bin") == 1
+    assert Artifact.objects.filter(path="big.bin").count() == 1
+    assert not RemoteFetch.objects.exists()
+
+
+def test_the_cache_outlives_the_upstream(remote, upstream, http):
+    upstream.files["/files/kept.txt"] = b"kept"
+    assert http.get(f"{remote}/kept.txt").content == b"kept"
+    upstream.stop()
+    again = http.get(f"{remote}/kept.txt")
+    assert again.status_code == 200 and again.content == b"kept"
+    missing = http.get(f"{remote}/never-fetched.txt")
+    assert missing.status_code == 502
+    assert missing.json()["errors"][0]["status"] == 502
+
+
+def test_offline_serves_only_the_cache(remote, upstream, http):
+    upstream.files["/files/a.txt"] = b"a"
+    upstream.files["/files/b.txt"] = b"b"
+    assert http.get(f"{remote}/a.txt").content == b"a"
+    Repository.objects.filter(key="generic-remote").update(offline=True)
+    assert http.get(f"{remote}/a.txt").content == b"a"
+    assert http.get(f"{remote}/b.txt").status_code == 404
+    assert upstream.asked("/files/b.txt") == 0
+
+
+def test_upstream_misses_are_remembered_for_their_ttl(remote, upstream, http):
+    assert http.get(f"{remote}/later.txt").status_code == 404
+    upstream.files["/files/later.txt"] = b"published later"
+    assert http.get(f"{remote}/later.txt").status_code == 404
+    assert upstream.asked("/files/later.txt") == 1
+    # Once the remembered miss is older than missedRetrievalCachePeriodSecs, upstream is asked again.
+    RemoteDocument.objects.filter(key="file:later.txt").update(
+        fetched=timezone.now() - timedelta(seconds=301))
+    found = http.get(f"{remote}/later.txt")
+    assert found.status_code == 200 and found.content == b"published later"
+    assert upstream.asked("/files/later.txt") == 2
+
+
+def test_upstream_errors_and_patterns(remote, upstream, http):
+    upstream.statuses["/files/broken.bin"] = 500
+    broken = http.get(f"{remote}/broken.bin")
+    assert broken.status_code == 502 and broken.json()["errors"][0]["status"] == 502
+    upstream.files["/files/key.secret"] = b"excluded"
+    assert http.get(f"{remote}/key.secret").status_code == 404
+    assert upstream.asked("/files/key.secret") == 0
+    assert not Artifact.objects.exists()
+
+
+def test_upstream_credentials(server, http):
+    protected = Upstream(credentials=("robot", "upstream-pass")).start()
+    try:
+        protected.files["/private.bin"] = b"private bytes"
+        make_repository("private-remote", "remote", url=protected.url, username="robot",
+                        password="upstream-pass")
+        got = http.get(f"{server.url}/private-remote/private.bin")
+        assert got.status_code == 200 and got.content == b"private bytes"
+        assert "upstream-pass" not in server.log()
+    finally:
+        protected.stop()
+
+
+def test_virtual_reads_local_first_then_the_remote_and_deploys_locally(remote, upstream, server,
+                                                                        admin_http, http):
+    make_repository("generic", "virtual", members=["generic-remote", "generic-local"],
+                    deploy_to="generic-local")
+    upstream.files["/files/shared.txt"] = b"from upstream"
+    upstream.files["/files/only-upstream.txt"] = b"only upstream"
+    admin_http.put(f"{server.url}/generic-local/shared.txt", data=b"from local")
+    virtual = f"{server.url}/generic"
+
+    assert http.get(f"{virtual}/shared.txt").content == b"from local"
+    assert upstream.asked("/files/shared.txt") == 0
+    assert http.get(f"{virtual}/only-upstream.txt").content == b"only upstream"
+    assert Artifact.objects.get(path="only-upstream.txt").repository.key == "generic-remote"
+    assert http.get(f"{virtual}/nowhere.txt").status_code == 404
+
+    put = admin_http.put(f"{virtual}/deployed.txt", data=b"deployed")
+    assert put.status_code == 201 and put.json()["repo"] == "generic-local"
+    assert Artifact.objects.get(path="deployed.txt").repository.key == "generic-local"
+    assert http.get(f"{virtual}/deployed.txt").content == b"deployed"
+    assert admin_http.put(f"{remote}/direct.txt", data=b"x").status_code == 400
