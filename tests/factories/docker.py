@@ -9,6 +9,7 @@ import os
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urljoin
 
 import requests
 
@@ -90,9 +91,15 @@ def write_oci_layout(directory: Path, image: Image, tag: str) -> Path:
 
 
 def push_blob(session: requests.Session, base: str, image_name: str, data: bytes) -> requests.Response:
-    """Single-POST monolithic upload (``image_name`` = '<repo>/<name>')."""
-    return session.post(f"{base}/v2/{image_name}/blobs/uploads/", params={"digest": sha256(data)},
-                        data=data, headers={"Content-Type": "application/octet-stream"})
+    """Single-POST monolithic upload (``image_name`` = '<repo>/<name>'), or POST then PUT for
+    registries that answer the single POST with 202 (distribution)."""
+    started = session.post(f"{base}/v2/{image_name}/blobs/uploads/", params={"digest": sha256(data)},
+                           data=data, headers={"Content-Type": "application/octet-stream"})
+    if started.status_code != 202:
+        return started
+    location = urljoin(base + "/", started.headers["Location"])
+    return session.put(location, params={"digest": sha256(data)}, data=data,
+                       headers={"Content-Type": "application/octet-stream"})
 
 
 def push_image(session: requests.Session, base: str, image_name: str, image: Image,

@@ -1,0 +1,101 @@
+"""Remote docker repositories over a real upstream registry started by the test: pull-through
+caching, one upstream fetch for many simultaneous clients, 'library/' for single names, the
+cache answering while the upstream is down, and another repomgr (with token auth) as upstream."""
+
+import json
+import threading
+
+import pytest
+import requests
+
+from apps.repositories.models import Repository
+from apps.repositories.services import repository_update
+from tests.docker.upstream import DistributionRegistry
+from tests.factories import make_repository
+from tests.factories.docker import OCI_MANIFEST, make_image, push_image, sha256
+
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.skipif(not DistributionRegistry.available(), reason="docker-registry is not installed")]
+ACCEPT = {"Accept": OCI_MANIFEST}
+
+
+@pytest.fixture
+def upstream(tmp_path):
+    registry = DistributionRegistry(tmp_path / "upstream").start()
+    yield registry
+    registry.stop()
+
+
+@pytest.fixture
+def docker_remote(upstream):
+    """The default docker-remote, pointed at the test's upstream (anonymous pull there)."""
+    repository = Repository.objects.get(key="docker-remote")
+    return repository_update(repository, url=upstream.url, metadata_retrieval_cache_secs=0)
+
+
+def test_pull_through_cache_survives_upstream_outage(server, upstream, docker_remote, http):
+    image = make_image(layer_sizes=(40_000,))
+    assert push_image(requests.Session(), upstream.url, "library/alpine", image, "3.20").status_code == 201
+
+    # Single-name images get Docker Hub's 'library/'; through the virtual repository as well.
+    for repo in ("docker-remote", "docker"):
+        got = http.get(f"{server.url}/v2/{repo}/alpine/manifests/3.20", headers=ACCEPT)
+        assert got.status_code == 200, got.text
+        assert got.content == image.manifest and got.headers["Docker-Content-Digest"] == image.digest
+    for blob in image.blobs:
+        fetched = http.get(f"{server.url}/v2/docker/alpine/blobs/{sha256(blob)}")
+        assert fetched.content == blob and fetched.headers["Docker-Content-Digest"] == sha256(blob)
+
+    upstream.stop()
+    # Tags are past their TTL (0 s) and the upstream is gone: the cached copy answers.
+    for reference in ("3.20", image.digest):
+        cached = http.get(f"{server.url}/v2/docker-remote/alpine/manifests/{reference}", headers=ACCEPT)
+        assert cached.status_code == 200 and cached.content == image.manifest
+    for blob in image.blobs:
+        assert http.get(f"{server.url}/v2/docker-remote/alpine/blobs/{sha256(blob)}").content == blob
+    missing = http.get(f"{server.url}/v2/docker-remote/alpine/manifests/unknown-tag", headers=ACCEPT)
+    assert missing.status_code in (404, 502) and missing.json()["errors"]
+
+
+def test_concurrent_blob_requests_fetch_once_from_upstream(server, upstream, docker_remote):
+    image = make_image(layer_sizes=(8_000_000,))
+    assert push_image(requests.Session(), upstream.url, "team/tool", image, "1").status_code == 201
+    layer = image.layers[0]
+    url = f"{server.url}/v2/docker-remote/team/tool/blobs/{sha256(layer)}"
+    results: list[bytes] = []
+
+    def pull():
+        results.append(requests.get(url, timeout=120).content)
+
+    threads = [threading.Thread(target=pull) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [layer] * 8
+    assert upstream.requests_for(f"/v2/team/tool/blobs/{sha256(layer)}") == 1
+
+
+def test_another_repomgr_with_token_auth_as_upstream(server, admin_http):
+    """The upstream (this same server) refuses anonymous reads: the remote repository gets in
+    through the bearer-token dance with its configured credentials."""
+    from apps.security.models import SecuritySettings
+
+    SecuritySettings.objects.update(anonymous_access=False)
+    image = make_image(layer_sizes=(5_000,))
+    assert push_image(admin_http, server.url, "docker-local/private/app", image, "7").status_code == 201
+    assert requests.get(f"{server.url}/v2/docker-local/private/app/manifests/7").status_code == 401
+    make_repository("mirror", "remote", "docker", url=f"{server.url}/docker-local",
+                    username="admin", password="password")
+    make_repository("mirror-wrong", "remote", "docker", url=f"{server.url}/docker-local",
+                    username="admin", password="not-the-password")
+
+    got = admin_http.get(f"{server.url}/v2/mirror/private/app/manifests/7", headers=ACCEPT)
+    assert got.status_code == 200, got.text
+    assert got.content == image.manifest
+    layer = image.layers[0]
+    assert admin_http.get(f"{server.url}/v2/mirror/private/app/blobs/{sha256(layer)}").content == layer
+    assert admin_http.get(f"{server.url}/v2/mirror/private/app/tags/list").json()["tags"] == ["7"]
+    refused = admin_http.get(f"{server.url}/v2/mirror-wrong/private/app/manifests/7", headers=ACCEPT)
+    assert refused.status_code == 404
+    assert json.loads(got.content)["layers"][0]["digest"] == sha256(layer)
