@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.security",
     "apps.repositories",
     "apps.packages",
+    "apps.pypi",
     "apps.docker",
     "apps.audit",
 ]

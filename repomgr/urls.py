@@ -7,6 +7,7 @@ from django.urls import include, path, re_path
 
 from apps.core.views import PingView, VersionView
 from apps.packages.views import ArtifactView, StorageInfoView, StorageView
+from apps.pypi.urls import urlpatterns as pypi
 from apps.repositories.views import RepositoryDetailView, RepositoryListView
 from apps.security import ui
 from apps.security import views as security
@@ -51,7 +52,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     *api,
     *ui_pages,
-    path("artifactory/", include(api + raw)),
+    *pypi,
+    path("artifactory/", include(api + pypi + raw)),
     path("", include("apps.docker.urls")),  # /v2/...: before the catch-all raw route
     *raw,
 ]

@@ -1,0 +1,72 @@
+"""A distribution's core metadata (PEP 658 ``<file>.metadata``) for every repository class:
+stored at upload for local files; for remote files the upstream's own ``.metadata`` when it
+offers one (checked against the hash it published), else read from the cached file itself."""
+
+import hashlib
+import shutil
+import tempfile
+
+from apps.packages.models import Artifact
+from apps.packages.selectors import artifact_find
+from apps.packages.storage import blob_store
+from apps.repositories.remote import UpstreamUnavailable, remote_document
+
+from .distributions import InvalidDistribution, read_core_metadata
+from .indexes import file_resolve
+
+
+def core_metadata_resolve(user, repository, project: str, filename: str) -> bytes | None:
+    """The core metadata of ``filename``, or None when the file is not there for ``user`` or
+    carries none. Raises UpstreamUnavailable."""
+    resolved = file_resolve(user, repository, project, filename, fetch=False, need_upstream=True)
+    if resolved is not None and resolved.pypi_file is not None:
+        return bytes(resolved.pypi_file.core_metadata) or None
+    upstream = resolved.upstream if resolved else None
+    if upstream is not None and upstream.core_metadata:
+        return _upstream_metadata(resolved.source, filename, upstream)
+    if not filename.endswith(".whl"):
+        return None
+    resolved = file_resolve(user, repository, project, filename)
+    if resolved is None:
+        return None
+    artifact = _complete(resolved)
+    return _extract(artifact, filename)
+
+
+def _upstream_metadata(source, filename: str, upstream) -> bytes | None:
+    document = remote_document(source, "metadata:" + filename, upstream.url + ".metadata")
+    if document is None:
+        return None
+    expected = upstream.core_metadata.get("sha256") if isinstance(upstream.core_metadata, dict) else None
+    if expected and hashlib.sha256(document.body).hexdigest() != expected.lower():
+        raise UpstreamUnavailable(f"the upstream's metadata of {filename} does not match its hash")
+    return document.body
+
+
+def _complete(resolved) -> Artifact:
+    """The cached artifact, letting a live download run to its end first."""
+    result = resolved.result
+    if isinstance(result, Artifact):
+        return result
+    try:
+        for _ in result:
+            pass
+    finally:
+        close = getattr(result, "close", None)
+        if close:
+            close()
+    artifact = artifact_find(resolved.source, resolved.result.path)
+    if artifact is None:
+        raise UpstreamUnavailable("the download of the file failed")
+    return artifact
+
+
+def _extract(artifact: Artifact, filename: str) -> bytes | None:
+    with blob_store().open(artifact.blob.sha256) as handle, tempfile.TemporaryFile() as local:
+        if not hasattr(handle, "tell"):  # object storage: zipfile needs a seekable file
+            shutil.copyfileobj(handle, local)
+            handle = local
+        try:
+            return read_core_metadata(handle, filename)
+        except InvalidDistribution:
+            return None

@@ -1,0 +1,252 @@
+"""What a PyPI repository shows, for local, remote and virtual repositories alike: its simple
+pages, stored once per state of what they show (DESIGN.md §8), and where each file comes from.
+
+A page's *state* names everything it was built from: the serials of local projects, the fetch
+times of upstream pages, the configuration of every repository involved. A request computes
+the state in a constant number of small queries and, when it matches the stored page, answers
+with the stored bytes. A virtual repository merges its readable members in order, local first;
+a project any local member holds hides the remote members' files of that name unless the
+virtual repository's allow list names it (dependency confusion)."""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from apps.repositories.models import Repository
+from apps.repositories.remote import UpstreamUnavailable, remote_file
+from apps.repositories.resolve import readable_sources
+from apps.repositories.selectors import repository_accepts
+from apps.packages.selectors import artifact_find
+
+from .distributions import normalize
+from .models import PypiFile, PypiPage, PypiVirtualPolicy
+from .pages import ProjectIndex, render_project, render_project_list, sorted_versions
+from .selectors import (local_project_index, local_project_names, project_serials,
+                        pypi_file_find, repository_serial)
+from .services import artifact_path
+from .upstream import (UpstreamFile, remote_index_fetched, remote_project_index,
+                       remote_project_names)
+
+log = logging.getLogger(__name__)
+PYPI = Repository.PackageType.PYPI
+# Part of every page's state: bump it when the rendering changes, so stored pages are rebuilt.
+PAGE_FORMAT = "1"
+
+
+def sources_for(user, repository: Repository, path: str, *, folder: bool = False) -> list[Repository]:
+    """The readable PyPI repositories behind ``repository`` for ``path``, in resolution order."""
+    return [s for s in readable_sources(user, repository, path, folder=folder)
+            if s.package_type == PYPI]
+
+
+def allowlist(virtual: Repository) -> tuple[set[str], str]:
+    """(normalised names, state tag) of the virtual repository's remote allow list."""
+    policy = PypiVirtualPolicy.objects.filter(repository=virtual).first()
+    if policy is None:
+        return set(), "-"
+    names = {normalize(n) for n in policy.remote_allowlist.replace("\n", ",").split(",") if n.strip()}
+    return names, str(policy.modified.timestamp())
+
+
+@dataclass
+class _Plan:
+    """What a page of ``repository`` is built from for this caller."""
+
+    repository: Repository
+    project: str
+    sources: list[Repository]
+    serials: dict[int, int]
+    hide_remotes: bool
+    state: str
+    variant: str
+    upstream: dict  # repository id -> UpstreamIndex fetched while computing the state
+
+
+def project_page(user, repository: Repository, project: str) -> PypiPage | None:
+    """The stored simple page of ``project`` as ``user`` may see it (built if out of date), or
+    None when no readable source has the project. Raises UpstreamUnavailable when an upstream
+    is needed, fails, and nothing of it is cached."""
+    sources = sources_for(user, repository, project)
+    if not sources:
+        return None
+    plan = _plan(repository, project, sources)
+    page = PypiPage.objects.filter(repository=repository, project=project, variant=plan.variant).first()
+    if page is not None and page.state == plan.state:
+        return page
+    index = _build_index(plan)
+    if index is None:
+        return None
+    if set(plan.serials) == {repository.pk}:
+        index.serial = plan.serials[repository.pk]
+    else:
+        index.serial = (page.serial if page else 0) + 1
+    return _store(repository, project, plan.variant, plan.state, index.serial, render_project(index))
+
+
+def _plan(repository, project, sources) -> _Plan:
+    local_sources = [s for s in sources if s.is_local]
+    serials = project_serials(local_sources, project) if local_sources else {}
+    parts = [PAGE_FORMAT, f"R{repository.pk}@{repository.modified.timestamp()}"]
+    allowed, allow_tag = (allowlist(repository) if repository.is_virtual else (set(), "-"))
+    hide_remotes = repository.is_virtual and bool(serials) and project not in allowed
+    parts.append("A" + allow_tag)
+    upstream = {}
+    for source in sources:
+        tag = f"{source.pk}@{source.modified.timestamp()}:"
+        if source.is_local:
+            tag += str(serials.get(source.pk, "-"))
+        elif hide_remotes:
+            tag += "hidden"
+        else:
+            tag += _remote_state(source, project, upstream)
+        parts.append(tag)
+    variant = ",".join(str(s.pk) for s in sources) if repository.is_virtual else ""
+    return _Plan(repository, project, sources, serials, hide_remotes, "|".join(parts), variant, upstream)
+
+
+def _remote_state(source, project: str, upstream: dict) -> str:
+    fetched = remote_index_fetched(source, project)
+    if fetched is None:
+        try:
+            upstream[source.pk] = remote_project_index(source, project)
+        except UpstreamUnavailable:
+            log.warning("no index of %s from '%s': upstream unavailable", project, source.key)
+            return "unavailable"
+        fetched = remote_index_fetched(source, project) or (
+            upstream[source.pk].fetched if upstream[source.pk] else None)
+    return str(fetched.timestamp()) if fetched else "-"
+
+
+def _build_index(plan: _Plan) -> ProjectIndex | None:
+    files: dict[str, dict] = {}
+    failures = 0
+    for source in plan.sources:
+        if source.is_local:
+            index = local_project_index(source, plan.project) if source.pk in plan.serials else None
+        elif plan.hide_remotes:
+            continue
+        else:
+            try:
+                upstream = plan.upstream.get(source.pk) or remote_project_index(source, plan.project)
+            except UpstreamUnavailable:
+                failures += 1
+                continue
+            index = upstream.index if upstream else None
+        for entry in (index.files if index else []):
+            path = artifact_path(plan.project, entry["filename"])
+            if repository_accepts(plan.repository, path) and repository_accepts(source, path):
+                files.setdefault(entry["filename"], entry)
+    if not files:
+        if failures:
+            raise UpstreamUnavailable(f"No upstream of '{plan.repository.key}' could be reached")
+        return None
+    versions = sorted_versions(f["version"] for f in files.values() if f.get("version"))
+    return ProjectIndex(name=plan.project, files=list(files.values()), versions=versions)
+
+
+def project_list_page(user, repository: Repository) -> PypiPage | None:
+    """The stored project list (simple/) as ``user`` may see it, built if out of date; None
+    when the caller may read nothing here."""
+    sources = sources_for(user, repository, "", folder=True)
+    if not sources:
+        return None
+    parts = [PAGE_FORMAT, f"R{repository.pk}@{repository.modified.timestamp()}"]
+    serials = {}
+    for source in sources:
+        tag = f"{source.pk}@{source.modified.timestamp()}:"
+        if source.is_local:
+            serials[source.pk] = repository_serial(source)
+            tag += str(serials[source.pk])
+        else:
+            tag += _remote_list_state(source)
+        parts.append(tag)
+    state, variant = "|".join(parts), ",".join(str(s.pk) for s in sources)
+    page = PypiPage.objects.filter(repository=repository, project="", variant=variant).first()
+    if page is not None and page.state == state:
+        return page
+    names: set[str] = set()
+    for source in sources:
+        try:
+            found = local_project_names(source) if source.is_local else remote_project_names(source)
+        except UpstreamUnavailable:
+            continue
+        names.update(n for n in found if repository_accepts(source, n))
+    serial = serials.get(repository.pk) or ((page.serial if page else 0) + 1)
+    return _store(repository, "", variant, state, serial, render_project_list(sorted(names), serial))
+
+
+def _remote_list_state(source) -> str:
+    fetched = remote_index_fetched(source, "")
+    if fetched is None:
+        try:
+            remote_project_names(source)
+        except UpstreamUnavailable:
+            return "unavailable"
+        fetched = remote_index_fetched(source, "")
+    return str(fetched.timestamp()) if fetched else "-"
+
+
+def _store(repository, project, variant, state, serial, rendered) -> PypiPage:
+    values = {"state": state, "serial": serial, "html": rendered.html, "json": rendered.json,
+              "etag": rendered.etag}
+    try:
+        with transaction.atomic():
+            page, _ = PypiPage.objects.update_or_create(
+                repository=repository, project=project, variant=variant, defaults=values)
+    except IntegrityError:  # a concurrent build stored it first: ours is as good
+        page = PypiPage(repository=repository, project=project, variant=variant, **values)
+    return page
+
+
+# --- files ----------------------------------------------------------------------------------
+
+@dataclass
+class ResolvedFile:
+    source: Repository
+    result: object  # an Artifact, or a live download (Download / Follower)
+    pypi_file: PypiFile | None = None
+    upstream: UpstreamFile | None = None
+
+
+def file_resolve(user, repository: Repository, project: str, filename: str, *,
+                 fetch: bool = True, need_upstream: bool = False) -> ResolvedFile | None:
+    """Where ``filename`` of ``project`` comes from for ``user``: the first readable source
+    holding it, fetching from an upstream when ``fetch`` allows (``need_upstream`` also reads
+    the upstream's facts of a cached file). None when nobody has it. Raises
+    UpstreamUnavailable when the file is not cached and its upstream cannot be reached."""
+    path = artifact_path(project, filename)
+    sources = sources_for(user, repository, path)
+    hide_remotes = False
+    if repository.is_virtual and any(s.is_remote for s in sources):
+        claimed = project_serials([s for s in sources if s.is_local], project)
+        hide_remotes = bool(claimed) and project not in allowlist(repository)[0]
+    for source in sources:
+        if source.is_local:
+            pypi_file = pypi_file_find(source, project, filename)
+            if pypi_file is not None:
+                return ResolvedFile(source, pypi_file.artifact, pypi_file=pypi_file)
+        elif not hide_remotes:
+            found = _remote_resolve(source, project, filename, path, fetch, need_upstream)
+            if found is not None:
+                return found
+    return None
+
+
+def _remote_resolve(source, project, filename, path, fetch, need_upstream) -> ResolvedFile | None:
+    artifact = artifact_find(source, path)
+    if artifact is not None and not need_upstream:
+        return ResolvedFile(source, artifact)
+    try:
+        index = remote_project_index(source, project)
+    except UpstreamUnavailable:
+        if artifact is None:
+            raise
+        index = None
+    upstream = index.files.get(filename) if index else None
+    if artifact is not None:
+        return ResolvedFile(source, artifact, upstream=upstream)
+    if upstream is None or not fetch:
+        return None
+    result = remote_file(source, path, upstream.url, sha256=upstream.sha256)
+    return ResolvedFile(source, result, upstream=upstream) if result is not None else None

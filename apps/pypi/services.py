@@ -1,0 +1,152 @@
+"""Writes of PyPI repositories: upload, yank/unyank, delete. Each change moves the project's
+serial, which is what invalidates the stored simple pages."""
+
+import base64
+import hashlib
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.core.errors import BadRequest, Conflict, NotFound
+from apps.packages.services import ChecksumMismatch, artifact_delete, artifact_deploy, blob_ingest
+from apps.packages.storage import CHUNK, Spool
+from apps.repositories.models import Repository
+
+from .distributions import (DistributionName, InvalidDistribution, check_agreement,
+                            metadata_fields, parse_filename, read_core_metadata)
+from .models import PypiFile, PypiProject
+
+_FILETYPES = {"bdist_wheel", "sdist"}
+
+
+def artifact_path(project: str, filename: str) -> str:
+    """Where a distribution file lives in its repository: <normalised project>/<filename>."""
+    return f"{project}/{filename}"
+
+
+def pypi_upload(*, repository: Repository, spool: Spool, filename: str, form: dict[str, str],
+                username: str = "") -> PypiFile:
+    """Store an uploaded distribution in a local repository.
+
+    The file must be a readable wheel or sdist whose own metadata agrees with its filename and
+    with the form, and match every digest the form gives (at least one). Raises
+    InvalidDistribution / BadRequest (nothing stored), ChecksumMismatch, Conflict when the
+    file exists.
+    """
+    dist = parse_filename(filename)
+    _check_form_filetype(dist, form.get("filetype", ""))
+    blake2 = _verify_digests(spool, form)
+    core_metadata = read_core_metadata(spool.file, filename)
+    fields = metadata_fields(core_metadata)
+    check_agreement(dist, fields, form_name=form.get("name", ""), form_version=form.get("version", ""))
+    if PypiFile.objects.filter(project__repository=repository, project__name=dist.project,
+                               filename=filename).exists():
+        raise Conflict(f"File already exists: {filename}")
+    spool.file.seek(0)
+    blob = blob_ingest(spool)
+    try:
+        return _record(repository, dist, filename, blob, fields, core_metadata, username,
+                       comment=form.get("comment", ""), blake2=blake2)
+    except IntegrityError:
+        raise Conflict(f"File already exists: {filename}") from None
+
+
+@transaction.atomic
+def _record(repository, dist: DistributionName, filename, blob, fields, core_metadata, username,
+            *, comment: str, blake2: str) -> PypiFile:
+    project, _ = PypiProject.objects.select_for_update().get_or_create(
+        repository=repository, name=dist.project, defaults={"display_name": fields["name"]})
+    artifact, created = artifact_deploy(repository=repository, path=artifact_path(dist.project, filename),
+                                        blob=blob, username=username)
+    if not created and PypiFile.objects.filter(artifact=artifact).exists():
+        raise Conflict(f"File already exists: {filename}")
+    pypi_file = PypiFile.objects.create(
+        artifact=artifact, project=project, filename=filename, version=dist.version,
+        packagetype=dist.packagetype, python_version=dist.python_version,
+        requires_python=fields.get("requires_python", "") or "", upload_time=timezone.now(),
+        core_metadata=core_metadata, core_metadata_sha256=hashlib.sha256(core_metadata).hexdigest(),
+        comment=comment, blake2b_256=blake2)
+    project.display_name = fields["name"]
+    _bump(project)
+    return pypi_file
+
+
+def _check_form_filetype(dist: DistributionName, filetype: str) -> None:
+    if filetype and (filetype not in _FILETYPES or filetype != dist.packagetype):
+        raise InvalidDistribution(f"filetype {filetype!r} does not match the file, a {dist.packagetype}")
+
+
+def _verify_digests(spool: Spool, form: dict[str, str]) -> str:
+    """Check the form's digests against the bytes; returns the file's blake2b-256."""
+    digests = spool.digests()
+    blake2 = _blake2_256(spool)
+    given = {name: form.get(name, "").strip() for name in ("sha256_digest", "md5_digest", "blake2_256_digest")}
+    if not any(given.values()):
+        raise BadRequest("Include at least one message digest (sha256_digest, md5_digest, blake2_256_digest)")
+    md5_b64 = base64.urlsafe_b64encode(bytes.fromhex(digests["md5"])).decode().rstrip("=")
+    checks = [
+        ("sha256_digest", {digests["sha256"]}),
+        ("md5_digest", {digests["md5"], md5_b64}),
+        ("blake2_256_digest", {blake2}),
+    ]
+    for name, accepted in checks:
+        value = given[name]
+        if value and value.lower() not in {a.lower() for a in accepted} and value not in accepted:
+            raise ChecksumMismatch(f"The {name} of the upload does not match its content", status=400)
+    return blake2
+
+
+def _blake2_256(spool: Spool) -> str:
+    hasher = hashlib.blake2b(digest_size=32)
+    spool.file.seek(0)
+    while chunk := spool.file.read(CHUNK):
+        hasher.update(chunk)
+    spool.file.seek(0)
+    return hasher.hexdigest()
+
+
+def _bump(project: PypiProject) -> None:
+    """Give ``project`` the repository's next serial (the repository row lock orders writers)."""
+    Repository.objects.select_for_update().filter(pk=project.repository_id).first()
+    current = (PypiProject.objects.filter(repository_id=project.repository_id)
+               .aggregate(s=Max("serial"))["s"] or 0)
+    project.serial = current + 1
+    project.save(update_fields=["serial", "display_name"])
+
+
+def project_touch(project_id: int) -> None:
+    """Move a project's serial after a change made around these services (a raw-API delete)."""
+    project = PypiProject.objects.filter(pk=project_id).first()
+    if project is not None:
+        _bump(project)
+
+
+@transaction.atomic
+def pypi_release_yank(*, repository: Repository, project: str, version: str, yanked: bool,
+                      reason: str = "") -> int:
+    """Yank (or unyank) every file of a release; returns how many. Raises NotFound."""
+    files = PypiFile.objects.filter(project__repository=repository, project__name=project,
+                                    version=version)
+    count = files.update(yanked=yanked, yanked_reason=reason if yanked else "")
+    if not count:
+        raise NotFound(f"'{project}' {version} not found in '{repository.key}'")
+    _bump(PypiProject.objects.select_for_update().get(repository=repository, name=project))
+    return count
+
+
+@transaction.atomic
+def pypi_files_delete(*, repository: Repository, project: str, version: str = "",
+                      filename: str = "") -> int:
+    """Delete one file, or every file of a release. Raises NotFound."""
+    files = PypiFile.objects.filter(project__repository=repository, project__name=project)
+    if version:
+        files = files.filter(version=version)
+    if filename:
+        files = files.filter(filename=filename)
+    paths = list(files.values_list("artifact__path", flat=True))
+    if not paths:
+        raise NotFound(f"'{project}' {version or filename} not found in '{repository.key}'")
+    for path in paths:
+        artifact_delete(repository=repository, path=path)
+    return len(paths)
