@@ -34,6 +34,18 @@ def wait_for_http(url: str, timeout: float = 30, process: subprocess.Popen | Non
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
+def stop_process(process: subprocess.Popen | None, timeout: float = 20) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def test_database_url() -> str:
     """A DATABASE_URL for the database the test run created (pytest-django's test_ database)."""
     s = connection.settings_dict
@@ -72,12 +84,7 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

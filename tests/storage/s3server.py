@@ -6,7 +6,7 @@ from pathlib import Path
 
 import boto3
 
-from tests.livestack import BIN, free_port, wait_for_http
+from tests.livestack import BIN, free_port, stop_process, wait_for_http
 
 CREDENTIALS = {"access_key": "test-access-key", "secret_key": "test-secret-key"}
 REGION = "us-east-1"
@@ -29,9 +29,7 @@ class S3Server:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
 
     def client(self):
         return boto3.client("s3", endpoint_url=self.endpoint, region_name=REGION,

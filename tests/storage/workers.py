@@ -9,7 +9,7 @@ from pathlib import Path
 from celery import Celery
 from django.conf import settings
 
-from tests.livestack import BIN, ROOT, test_database_url
+from tests.livestack import BIN, ROOT, stop_process, test_database_url
 
 REDIS_TEST_BROKER = "redis://127.0.0.1:6379/11"
 
@@ -65,13 +65,7 @@ class CeleryProcess:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
