@@ -194,7 +194,7 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_IMPORTS = ["apps.packages.tasks"]
+CELERY_IMPORTS = ["apps.packages.tasks", "apps.docker.tasks"]
 # Unreferenced blobs younger than this are kept, so collection never races a deploy.
 GC_GRACE_SECONDS = env_int("REPOMGR_GC_GRACE_SECONDS", 3600)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

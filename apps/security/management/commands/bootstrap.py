@@ -25,6 +25,7 @@ DEFAULT_REPOSITORIES = [
 SCHEDULES = [
     # name, task, every (hours)
     ("Collect unreferenced blobs", "packages.collect_garbage", 4),
+    ("Collect docker uploads and unused layers", "docker.collect_garbage", 4),
 ]
 
 
