@@ -102,14 +102,14 @@ def saml_settings() -> dict:
         "want_assertions_signed": True,
         "want_response_signed": env_bool("REPOMGR_SAML_WANT_RESPONSE_SIGNED", False),
         "endpoints": {
-            "assertion_consumer_service": [(f"{base_url}/saml2/acs/", saml2.BINDING_HTTP_POST)],
-            "single_logout_service": [(f"{base_url}/saml2/ls/", saml2.BINDING_HTTP_REDIRECT),
-                                      (f"{base_url}/saml2/ls/post/", saml2.BINDING_HTTP_POST)],
+            "assertion_consumer_service": [(f"{base_url}/ui/saml2/acs/", saml2.BINDING_HTTP_POST)],
+            "single_logout_service": [(f"{base_url}/ui/saml2/ls/", saml2.BINDING_HTTP_REDIRECT),
+                                      (f"{base_url}/ui/saml2/ls/post/", saml2.BINDING_HTTP_POST)],
         },
     }
     config = {
         "xmlsec_binary": env_str("REPOMGR_SAML_XMLSEC_BINARY", "/usr/bin/xmlsec1"),
-        "entityid": env_str("REPOMGR_SAML_SP_ENTITY_ID", f"{base_url}/saml2/metadata/"),
+        "entityid": env_str("REPOMGR_SAML_SP_ENTITY_ID", f"{base_url}/ui/saml2/metadata/"),
         "service": {"sp": sp},
         "metadata": metadata,
         "allow_unknown_attributes": True,

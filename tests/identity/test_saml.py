@@ -1,0 +1,149 @@
+"""SAML 2.0 single sign-on against a real IdP (SimpleSAMLphp on 127.0.0.1): SP metadata at a
+stable URL, a full SP-initiated round trip without a browser, attribute and group mapping,
+single logout, and an SSO user who mints an access token for clients."""
+
+import re
+from html import unescape
+from urllib.parse import urljoin
+
+import pytest
+import requests
+from django.contrib.auth import get_user_model
+
+from apps.audit.models import AuditEvent
+from tests.factories import grant, make_group, make_user
+from tests.identity.idp import SimpleSamlIdp, self_signed
+from tests.livestack import LiveServer
+from tests.security.browser import form_fields
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+USERS = {
+    "sam": {"password": "sam-pass", "uid": ["sam"], "mail": ["sam@example.org"], "givenName": ["Sam"],
+            "groups": ["deployers", "sso-users"]},
+    "ida": {"password": "ida-pass", "uid": ["ida"], "mail": ["ida@example.org"], "groups": ["repomgr-admins"]},
+    "admin": {"password": "idp-admin-pass", "uid": ["admin"], "groups": ["repomgr-admins"]},
+}
+
+
+@pytest.fixture(scope="module")
+def idp():
+    provider = SimpleSamlIdp(USERS).start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="module")
+def sso_server(live_server_process, idp):
+    server = LiveServer(log_name="saml")
+    key, cert = self_signed(idp.dir, "sp")
+    server.env.update({
+        "REPOMGR_SAML_BASE_URL": server.url,
+        "REPOMGR_SAML_IDP_METADATA_URL": idp.metadata_url,
+        "REPOMGR_SAML_KEY_FILE": str(key), "REPOMGR_SAML_CERT_FILE": str(cert),
+        "REPOMGR_SAML_ATTR_USERNAME": "uid", "REPOMGR_SAML_ATTR_GROUPS": "groups",
+        "REPOMGR_SAML_ADMIN_GROUP": "repomgr-admins",
+    })
+    server.start()
+    metadata = requests.get(f"{server.url}/ui/saml2/metadata/")
+    assert metadata.status_code == 200, server.log()[-3000:]
+    idp.trust_sp(metadata.text)
+    yield server
+    server.stop()
+
+
+def _form_with(page: str, field: str) -> tuple[str | None, dict]:
+    for form in re.findall(r"<form\b.*?</form>", page, re.S | re.I):
+        if f'name="{field}"' in form:
+            action = re.search(r'action="([^"]*)"', form)
+            return (unescape(action.group(1)) if action else None), form_fields(form + "</form>")
+    raise AssertionError(f"no form with {field!r} in:\n{page[:2000]}")
+
+
+def sso_login(server, username: str, password: str, next_url: str = "/ui/") -> tuple[requests.Session, requests.Response]:
+    """Follow the SP-initiated flow the way a browser would: SP -> IdP login form -> POST
+    credentials -> the IdP's auto-submitted SAMLResponse form -> the SP's ACS -> ``next_url``."""
+    browser = requests.Session()
+    login_page = browser.get(f"{server.url}/ui/saml2/login/", params={"next": next_url})
+    assert login_page.status_code == 200, login_page.text[:2000]
+    action, fields = _form_with(login_page.text, "password")
+    posted = browser.post(urljoin(login_page.url, action or login_page.url),
+                          data={**fields, "username": username, "password": password})
+    action, fields = _form_with(posted.text, "SAMLResponse")
+    assert action.startswith(f"{server.url}/ui/saml2/acs/")
+    return browser, browser.post(action, data=fields)
+
+
+def test_sp_metadata_is_served_at_a_stable_url(sso_server):
+    xml = requests.get(f"{sso_server.url}/ui/saml2/metadata/").text
+    assert f'entityID="{sso_server.url}/ui/saml2/metadata/"' in xml
+    assert f'Location="{sso_server.url}/ui/saml2/acs/"' in xml
+
+
+def test_round_trip_creates_the_user_with_mapped_attributes_and_groups(sso_server, bootstrapped):
+    make_group("deployers")
+    browser, landed = sso_login(sso_server, "sam", "sam-pass")
+    assert landed.status_code == 200 and landed.url == f"{sso_server.url}/ui/"
+    assert "Welcome, Sam" in landed.text
+    sam = get_user_model().objects.get(username="sam")
+    assert sam.email == "sam@example.org" and not sam.has_usable_password() and not sam.is_superuser
+    assert sorted(sam.groups.values_list("name", flat=True)) == ["deployers", "sso-users"]
+    assert AuditEvent.objects.filter(action="login", actor="sam", detail__via="SamlBackend").exists()
+
+
+def test_admin_group_and_wrong_password(sso_server, bootstrapped):
+    browser, landed = sso_login(sso_server, "ida", "ida-pass", next_url="/admin/")
+    assert landed.status_code == 200 and "Site administration" in landed.text
+    assert get_user_model().objects.get(username="ida").is_superuser
+    failed = requests.Session()
+    page = failed.get(f"{sso_server.url}/ui/saml2/login/")
+    action, fields = _form_with(page.text, "password")
+    answer = failed.post(urljoin(page.url, action or page.url), data={**fields, "username": "ida", "password": "no"})
+    assert "SAMLResponse" not in answer.text
+    assert failed.get(f"{sso_server.url}/ui/", allow_redirects=False).status_code == 302
+
+
+def test_an_assertion_never_takes_over_a_local_account(sso_server, bootstrapped):
+    browser, landed = sso_login(sso_server, "admin", "idp-admin-pass")
+    assert landed.status_code == 403
+    assert browser.get(f"{sso_server.url}/api/security/users").status_code in (401, 403)
+
+
+def test_sso_user_creates_a_token_and_deploys_and_reads_with_it(sso_server, bootstrapped):
+    make_group("deployers")
+    grant("deployers-generic", repositories=["generic-local"], groups={"deployers": ["read", "deploy"]})
+    browser, landed = sso_login(sso_server, "sam", "sam-pass", next_url="/ui/tokens/")
+    fields = {**_form_with(landed.text, "description")[1], "description": "pip", "expires_in_days": "1"}
+    created = browser.post(f"{sso_server.url}/ui/tokens/", data=fields, headers={"Referer": landed.url})
+    secret = re.search(r'id="new-token">(rmt_[^<]+)<', created.text).group(1)
+    put = requests.put(f"{sso_server.url}/generic-local/sso/a.txt", data=b"sso", auth=("sam", secret))
+    assert put.status_code == 201, put.text
+    got = requests.get(f"{sso_server.url}/generic-local/sso/a.txt", headers={"Authorization": f"Bearer {secret}"})
+    assert got.content == b"sso"
+
+
+def test_logout_from_the_ui_ends_the_session_at_the_idp_too(sso_server, bootstrapped):
+    browser, landed = sso_login(sso_server, "sam", "sam-pass")
+    logout = browser.post(f"{sso_server.url}/ui/logout/", data=form_fields(landed.text),
+                          headers={"Referer": landed.url})
+    assert logout.url == f"{sso_server.url}/ui/login/", logout.text[:2000]
+    assert any("/saml2/idp/SingleLogoutService.php?SAMLRequest=" in r.url for r in logout.history)
+    assert browser.get(f"{sso_server.url}/ui/", allow_redirects=False).status_code == 302
+    # The IdP forgot us as well: logging in again asks for the password.
+    again = browser.get(f"{sso_server.url}/ui/saml2/login/")
+    assert 'name="password"' in again.text
+
+
+def test_idp_metadata_from_a_file_and_the_sso_link_on_the_login_page(live_server_process, idp, bootstrapped, tmp_path):
+    metadata = tmp_path / "idp.xml"
+    metadata.write_text(requests.get(idp.metadata_url).text)
+    server = LiveServer(log_name="saml-file")
+    server.env.update({"REPOMGR_SAML_BASE_URL": server.url, "REPOMGR_SAML_IDP_METADATA_FILE": str(metadata)})
+    server.start()
+    try:
+        assert 'href="/ui/saml2/login/?next=' in requests.get(f"{server.url}/ui/login/").text
+        start = requests.get(f"{server.url}/ui/saml2/login/", allow_redirects=False)
+        assert start.status_code == 302
+        assert start.headers["Location"].startswith(f"{idp.url}/saml2/idp/SSOService.php?SAMLRequest=")
+    finally:
+        server.stop()
