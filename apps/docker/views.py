@@ -318,10 +318,10 @@ class TagsView(RegistryView):
     def get(self, request, repo_key: str, name: str):
         repository, name = self.image(repo_key, name)
         self.require("pull", repository, name)
+        n = _page_size(request.query_params)
         sources = selectors.image_sources(request.user, repository, name)
         if not selectors.image_exists(sources, name):
             raise NameUnknown(detail={"name": f"{repo_key}/{name}"})
-        n = _page_size(request.query_params)
         tags = [] if n == 0 else selectors.tags_list(
             sources, name, n=None if n is None else n + 1, last=request.query_params.get("last", ""))
         tags, headers = _paged(request, tags, n)
