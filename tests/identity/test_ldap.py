@@ -9,9 +9,12 @@ import requests
 from django.contrib.auth import get_user_model
 
 from apps.audit.models import AuditEvent
+from apps.pypi.models import PypiFile
 from tests.factories import grant, make_group
+from tests.factories.pypi import make_wheel
 from tests.identity.slapd import Slapd, group, person
 from tests.livestack import LiveServer
+from tests.pypi.clients import twine_upload
 from tests.security.browser import form_fields, form_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,6 +61,18 @@ def test_member_of_no_group_cannot_deploy_and_a_wrong_password_is_401(ldap_serve
     assert refused.status_code == 403
     assert requests.get(f"{ldap_server.url}/api/security/token", auth=("nora", "wrong")).status_code == 401
     assert AuditEvent.objects.filter(action="login", actor="nora", success=False).exists()
+
+
+@pytest.mark.slow
+def test_twine_upload_needs_the_directory_group_that_may_deploy(ldap_server, bootstrapped, tmp_path):
+    make_group("deployers")
+    grant("deployers-pypi", repositories=["pypi-local"], groups={"deployers": ["read", "deploy"]})
+    url = f"{ldap_server.url}/api/pypi/pypi-local/"
+    refused = twine_upload(url, [make_wheel(tmp_path, "nogroup-pkg", "1.0")], user="nora",
+                           password="nora-pass", check=False)
+    assert refused.returncode != 0 and "403" in refused.stdout + refused.stderr
+    twine_upload(url, [make_wheel(tmp_path, "ldap-pkg", "1.0")], user="lara", password="lara-pass")
+    assert list(PypiFile.objects.values_list("filename", flat=True)) == ["ldap_pkg-1.0-py3-none-any.whl"]
 
 
 def test_admin_group_makes_an_administrator(ldap_server, bootstrapped):

@@ -3,6 +3,8 @@ stable URL, a full SP-initiated round trip without a browser, attribute and grou
 single logout, and an SSO user who mints an access token for clients."""
 
 import re
+import shutil
+import subprocess
 from html import unescape
 from urllib.parse import urljoin
 
@@ -11,7 +13,9 @@ import requests
 from django.contrib.auth import get_user_model
 
 from apps.audit.models import AuditEvent
-from tests.factories import grant, make_group, make_user
+from apps.security.models import SecuritySettings
+from tests.factories import grant, make_group
+from tests.factories.docker import make_image, write_oci_layout
 from tests.identity.idp import SimpleSamlIdp, self_signed
 from tests.livestack import LiveServer
 from tests.security.browser import form_fields
@@ -112,14 +116,43 @@ def test_an_assertion_never_takes_over_a_local_account(sso_server, bootstrapped)
 def test_sso_user_creates_a_token_and_deploys_and_reads_with_it(sso_server, bootstrapped):
     make_group("deployers")
     grant("deployers-generic", repositories=["generic-local"], groups={"deployers": ["read", "deploy"]})
-    browser, landed = sso_login(sso_server, "sam", "sam-pass", next_url="/ui/tokens/")
-    fields = {**_form_with(landed.text, "description")[1], "description": "pip", "expires_in_days": "1"}
-    created = browser.post(f"{sso_server.url}/ui/tokens/", data=fields, headers={"Referer": landed.url})
-    secret = re.search(r'id="new-token">(rmt_[^<]+)<', created.text).group(1)
+    secret = sso_token(sso_server, "sam", "sam-pass")
     put = requests.put(f"{sso_server.url}/generic-local/sso/a.txt", data=b"sso", auth=("sam", secret))
     assert put.status_code == 201, put.text
     got = requests.get(f"{sso_server.url}/generic-local/sso/a.txt", headers={"Authorization": f"Bearer {secret}"})
     assert got.content == b"sso"
+
+
+def sso_token(server, username: str, password: str) -> str:
+    browser, landed = sso_login(server, username, password, next_url="/ui/tokens/")
+    fields = {**_form_with(landed.text, "description")[1], "description": "ci"}
+    created = browser.post(f"{server.url}/ui/tokens/", data=fields, headers={"Referer": landed.url})
+    return re.search(r'id="new-token">(rmt_[^<]+)<', created.text).group(1)
+
+
+def skopeo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["skopeo", "--insecure-policy", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("skopeo"), reason="skopeo is not installed")
+def test_sso_user_pulls_an_image_with_an_access_token(sso_server, bootstrapped, tmp_path):
+    SecuritySettings.objects.update(anonymous_access=False)
+    make_group("deployers")
+    grant("deployers-docker", repositories=["docker-local"], groups={"deployers": ["read"]})
+    image = make_image(layer_sizes=(4096,))
+    target = f"docker://{sso_server.host}/docker-local/team/app:1.0"
+    pushed = skopeo("copy", "--dest-tls-verify=false", "--dest-creds", "admin:password",
+                    f"oci:{write_oci_layout(tmp_path / 'in', image, '1.0')}:1.0", target)
+    assert pushed.returncode == 0, pushed.stderr
+
+    anonymous = skopeo("copy", "--src-tls-verify=false", target, f"oci:{tmp_path / 'anon'}:1.0")
+    assert anonymous.returncode != 0
+    token = sso_token(sso_server, "sam", "sam-pass")
+    pulled = skopeo("copy", "--src-tls-verify=false", "--src-creds", f"sam:{token}", target,
+                    f"oci:{tmp_path / 'out'}:1.0")
+    assert pulled.returncode == 0, pulled.stderr
+    assert image.digest in (tmp_path / "out" / "index.json").read_text()
 
 
 def test_logout_from_the_ui_ends_the_session_at_the_idp_too(sso_server, bootstrapped):
