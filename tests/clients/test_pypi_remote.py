@@ -1,0 +1,121 @@
+"""A remote PyPI repository caching an upstream index the test starts on 127.0.0.1: facts kept
+exactly, files fetched once, and installs still working when the upstream is gone."""
+
+import hashlib
+import threading
+
+import pytest
+import requests
+
+from apps.packages.models import Artifact
+from apps.pypi.negotiation import JSON_V1
+from apps.repositories.models import RemoteDocument, Repository
+from tests.factories import make_repository
+from tests.factories.pypi import make_wheel
+from tests.pypi.clients import installed_version, pip_install, uv_pip_install
+from tests.pypi.upstream import StaticIndex
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+JSON_ACCEPT = {"Accept": JSON_V1}
+
+
+@pytest.fixture
+def upstream(tmp_path):
+    index = StaticIndex(chunk_delay=0.02)
+    index.add(make_wheel(tmp_path, "ext-lib", "1.0"), requires_python=">=3.7")
+    index.add(make_wheel(tmp_path, "ext-lib", "1.1"), yanked="security hole",
+              upload_time="2025-05-06T07:08:09.000001Z")
+    index.add(make_wheel(tmp_path, "ext-lib", "1.2", filler=400_000))
+    index.add(make_wheel(tmp_path, "ext-tool", "3.0", requires_dist=("ext-lib>=1.0",)), with_metadata=False)
+    index.start()
+    yield index
+    index.stop()
+
+
+@pytest.fixture
+def remote(server, upstream):
+    return make_repository("up-remote", "remote", "pypi", url=upstream.url)
+
+
+def page(server, repo, project):
+    return requests.get(f"{server.url}/api/pypi/{repo}/simple/{project}/", headers=JSON_ACCEPT)
+
+
+def test_upstream_facts_are_kept_and_only_urls_rewritten(server, upstream, remote):
+    ours = page(server, "up-remote", "ext-lib")
+    assert ours.status_code == 200
+    theirs = {f["filename"]: f for f in upstream.projects["ext-lib"]}
+    files = {f["filename"]: f for f in ours.json()["files"]}
+    assert set(files) == set(theirs)
+    for name, mine in files.items():
+        for key in ("hashes", "requires-python", "yanked", "size", "upload-time", "core-metadata"):
+            assert mine.get(key) == theirs[name].get(key), (name, key)
+        assert mine["url"] == f"../../packages/ext-lib/{name}"
+    assert ours.json()["versions"] == ["1.0", "1.1", "1.2"]
+    assert 'data-yanked="security hole"' in requests.get(ours.url).text
+
+    wheel = "ext_lib-1.0-py3-none-any.whl"
+    metadata = requests.get(f"{ours.url}../../packages/ext-lib/{wheel}.metadata")
+    assert metadata.status_code == 200 and metadata.content == upstream.metadata[wheel]
+    # A wheel whose upstream offers no metadata: read from the wheel itself.
+    tool = requests.get(f"{server.url}/api/pypi/up-remote/packages/ext-tool/ext_tool-3.0-py3-none-any.whl.metadata")
+    assert tool.status_code == 200 and b"Requires-Dist: ext-lib>=1.0" in tool.content
+
+    doc = requests.get(f"{server.url}/api/pypi/up-remote/pypi/ext-lib/json").json()
+    assert doc["info"]["version"] == "1.2"
+    assert doc["releases"]["1.1"][0]["yanked_reason"] == "security hole"
+
+
+def test_install_then_upstream_stops_and_installs_still_work(server, upstream, remote, tmp_path):
+    index = f"{server.url}/api/pypi/up-remote/simple/"
+    pip_install(index, tmp_path / "one", "ext-tool")
+    assert installed_version(tmp_path / "one", "ext_lib") == "1.2"
+    cached = Artifact.objects.get(repository=remote, path="ext-lib/ext_lib-1.2-py3-none-any.whl")
+    assert cached.remote_url == f"{upstream.url}/files/ext_lib-1.2-py3-none-any.whl"
+
+    upstream.stop()
+    hits = sum(upstream.hits.values())
+    Repository.objects.filter(pk=remote.pk).update(metadata_retrieval_cache_secs=0)  # must ask again
+    pip_install(index, tmp_path / "two", "ext-tool")
+    uv_pip_install(index, tmp_path / "three", "ext-tool")
+    assert installed_version(tmp_path / "three", "ext_tool") == "3.0"
+    assert requests.get(f"{server.url}/api/pypi/up-remote/pypi/ext-tool/json").status_code == 200
+    # Nothing cached and nobody to ask: a gateway error, not an internal one.
+    assert page(server, "up-remote", "never-seen").status_code == 502
+    assert sum(upstream.hits.values()) == hits  # really nobody answered
+
+
+def test_concurrent_requests_for_one_uncached_file_fetch_it_once(server, upstream, remote):
+    wheel = "ext_lib-1.2-py3-none-any.whl"
+    url = f"{server.url}/api/pypi/up-remote/packages/ext-lib/{wheel}"
+    assert page(server, "up-remote", "ext-lib").status_code == 200
+    results, barrier = [], threading.Barrier(8)
+
+    def fetch():
+        barrier.wait()
+        results.append(requests.get(url, timeout=60).content)
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    expected = upstream.blobs[wheel]
+    assert len(results) == 8 and all(body == expected for body in results)
+    assert upstream.hits[f"/files/{wheel}"] == 1
+    assert Artifact.objects.get(repository=remote, path=f"ext-lib/{wheel}").blob.sha256 == \
+        hashlib.sha256(expected).hexdigest()
+
+
+def test_upstream_404_is_remembered_and_offline_serves_only_the_cache(server, upstream, remote):
+    assert page(server, "up-remote", "missing").status_code == 404
+    assert page(server, "up-remote", "missing").status_code == 404
+    assert upstream.hits["/simple/missing/"] == 1
+    assert RemoteDocument.objects.get(repository=remote, key="simple:missing").status == 404
+
+    assert page(server, "up-remote", "ext-lib").status_code == 200
+    Repository.objects.filter(pk=remote.pk).update(offline=True, metadata_retrieval_cache_secs=0)
+    before = sum(upstream.hits.values())
+    assert page(server, "up-remote", "ext-lib").status_code == 200
+    assert page(server, "up-remote", "ext-tool").status_code == 404
+    assert sum(upstream.hits.values()) == before
