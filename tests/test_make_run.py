@@ -1,0 +1,123 @@
+"""The README's first command: `make run` on a fresh data dir serves repomgr with its embedded
+defaults (SQLite, filesystem store, embedded broker), web + Celery worker + beat, and Ctrl-C
+(SIGINT to the foreground process group) stops every one of them."""
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.livestack import ROOT, free_port, stop_process, wait_for_http
+
+pytestmark = pytest.mark.slow
+
+# Variables that would point `make run` away from its embedded defaults.
+FOREIGN = ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "REPOMGR_STORAGE",
+           "REPOMGR_STORAGE_DIR", "REPOMGR_ADMIN_PASSWORD", "REPOMGR_CACHE_URL")
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """{pid: command line} of every process below ``pid``."""
+    children: dict[int, list[int]] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = {}, [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found[child] = commands.get(child, "")
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def curl(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["curl", "--silent", "--show-error", *args], capture_output=True, check=True)
+
+
+def test_make_run_serves_from_a_fresh_data_dir_and_ctrl_c_stops_everything(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN}
+    env.update(REPOMGR_DATA_DIR=str(data_dir), REPOMGR_BIND=f"127.0.0.1:{port}", REPOMGR_WORKERS="2")
+    output = tmp_path / "make-run.log"
+    with open(output, "wb") as log:
+        make = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        wait_for_http(f"{url}/api/system/ping", timeout=600, process=make)
+        _check_it_serves(url, tmp_path, data_dir)
+        running = _wait_for_all_three(make.pid, output)
+
+        os.killpg(make.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+        make.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while any(alive(pid) for pid in running) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [cmd for pid, cmd in running.items() if alive(pid)] == []
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        log = output.read_text(errors="replace")
+        assert "SIGINT received" in log and "SIGKILL" not in log, log[-3000:]
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGTERM)
+            stop_process(make)
+
+
+def _check_it_serves(url: str, tmp_path: Path, data_dir: Path) -> None:
+    """The README's check: curl deploys as admin/password, GET returns the same bytes and
+    checksums, and the same content under two paths is stored once."""
+    payload = tmp_path / "file.bin"
+    payload.write_bytes(os.urandom(1024 * 1024))
+    sha256 = hashlib.sha256(payload.read_bytes()).hexdigest()
+    for path in ("a/b/file.bin", "c/copy.bin"):
+        created = json.loads(curl("-u", "admin:password", "-T", str(payload), f"{url}/generic-local/{path}").stdout)
+        assert created["checksums"]["sha256"] == sha256
+    fetched = curl("-D", "-", "-o", str(tmp_path / "back.bin"), f"{url}/generic-local/a/b/file.bin").stdout.decode()
+    assert (tmp_path / "back.bin").read_bytes() == payload.read_bytes()
+    assert f"x-checksum-sha256: {sha256}" in fetched.lower()
+    summary = json.loads(curl("-u", "admin:password", f"{url}/api/storageinfo").stdout)["binariesSummary"]
+    assert summary["binariesSizeInBytes"] == 1024 * 1024
+    assert summary["artifactsSizeInBytes"] == 2 * 1024 * 1024
+    repositories = {r["key"] for r in json.loads(curl(f"{url}/api/repositories").stdout)}
+    assert {"pypi-local", "pypi-remote", "pypi", "docker-local", "docker-remote", "docker",
+            "generic-local"} <= repositories
+    assert (data_dir / "repomgr.sqlite3").exists()
+    assert [p.name for p in (data_dir / "storage").rglob(sha256)] == [sha256]
+
+
+def _wait_for_all_three(make_pid: int, output: Path) -> dict[int, str]:
+    """The processes under `make run` once web, worker and beat are all up."""
+    deadline = time.monotonic() + 120
+    while True:
+        running = descendants(make_pid)
+        commands = " | ".join(running.values())
+        log = output.read_text(errors="replace")
+        if ("gunicorn" in commands and "worker" in commands and " beat " in commands
+                and " ready." in log and "beat: Starting" in log):
+            return running
+        if time.monotonic() > deadline:
+            pytest.fail(f"web, worker and beat did not all start:\n{commands}\n{log[-3000:]}")
+        time.sleep(0.5)
