@@ -72,3 +72,12 @@ def test_token_page_creates_shows_once_and_revokes(server, frank):
 def test_token_pages_need_a_login(server):
     answer = requests.get(f"{server.url}/ui/tokens/", allow_redirects=False)
     assert answer.status_code == 302 and answer.headers["Location"].startswith("/ui/login/")
+
+
+def test_session_calls_to_the_rest_api_need_the_csrf_header(server, frank):
+    browser = form_login(server, "/ui/login/", "frank", "frank-pass")
+    forged = browser.post(f"{server.url}/api/security/token", data={"description": "forged"})
+    assert forged.status_code == 403 and "CSRF" in forged.text
+    ok = browser.post(f"{server.url}/api/security/token", data={"description": "mine"},
+                      headers={"X-CSRFToken": browser.cookies["csrftoken"], "Referer": server.url})
+    assert ok.status_code == 200
