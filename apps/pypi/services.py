@@ -14,8 +14,9 @@ from apps.packages.storage import CHUNK, Spool
 from apps.repositories.models import Repository
 
 from .distributions import (DistributionName, InvalidDistribution, check_agreement,
-                            metadata_fields, parse_filename, read_core_metadata)
-from .models import PypiFile, PypiProject
+                            metadata_fields, normalize, parse_filename, read_core_metadata,
+                            valid_project_name)
+from .models import PypiFile, PypiProject, PypiVirtualPolicy
 
 _FILETYPES = {"bdist_wheel", "sdist"}
 
@@ -150,3 +151,17 @@ def pypi_files_delete(*, repository: Repository, project: str, version: str = ""
     for path in paths:
         artifact_delete(repository=repository, path=path)
     return len(paths)
+
+
+def virtual_allowlist_set(*, repository: Repository, names: list[str]) -> list[str]:
+    """Set the projects a virtual repository may still take from remote members although a
+    local member holds them. Raises BadRequest for a non-virtual repository or a bad name."""
+    if not repository.is_virtual:
+        raise BadRequest(f"'{repository.key}' is not a virtual repository")
+    bad = [name for name in names if not isinstance(name, str) or not valid_project_name(name)]
+    if bad:
+        raise BadRequest(f"Not project names: {bad!r}")
+    cleaned = sorted({normalize(name) for name in names})
+    PypiVirtualPolicy.objects.update_or_create(repository=repository,
+                                               defaults={"remote_allowlist": "\n".join(cleaned)})
+    return cleaned

@@ -10,6 +10,7 @@ PROJECT = r"(?P<project>[^/]+)"
 urlpatterns = [
     re_path(rf"^api/pypi/{REPO}/?$", views.UploadView.as_view()),
     re_path(rf"^api/pypi/{REPO}/legacy/?$", views.UploadView.as_view()),
+    re_path(rf"^api/pypi/{REPO}/allowlist$", views.AllowlistView.as_view()),
     re_path(rf"^api/pypi/{REPO}/simple/?$", views.SimpleIndexView.as_view()),
     re_path(rf"^api/pypi/{REPO}/simple/{PROJECT}/?$", views.SimpleProjectView.as_view()),
     re_path(rf"^api/pypi/{REPO}/packages/{PROJECT}/(?P<filename>[^/]+)$", views.FileView.as_view()),

@@ -22,11 +22,12 @@ from apps.packages.views import deploy_target, unreadable
 from apps.repositories.models import Repository
 from apps.repositories.selectors import repository_get
 from apps.security.authorization import require
+from apps.security.views import require_admin
 
 from . import services
 from .coremetadata import core_metadata_resolve
 from .distributions import normalize, parse_filename, valid_project_name
-from .indexes import file_resolve, project_list_page, project_page
+from .indexes import allowlist, file_resolve, project_list_page, project_page
 from .jsonapi import project_json
 from .negotiation import OFFERED, choose_content_type, is_json
 from .upload import upload_parse
@@ -224,3 +225,23 @@ def _writable(request, repo_key: str, action: str, path: str) -> Repository:
         raise BadRequest(f"'{repo_key}' is not a local repository and deploys nowhere")
     require(request.user, action, target, path)
     return target
+
+
+class AllowlistView(APIView):
+    """/api/pypi/<virtual>/allowlist: {"projects": [...]} that remote members may still serve
+    although a local member holds them (dependency-confusion guard). PUT: administrators."""
+
+    parser_classes = [JSONParser]
+
+    def get(self, request, repo_key: str):
+        repository = pypi_repository(repo_key)
+        require_admin(request)
+        return Response({"projects": sorted(allowlist(repository)[0])})
+
+    def put(self, request, repo_key: str):
+        repository = pypi_repository(repo_key)
+        require_admin(request)
+        names = request.data.get("projects") if isinstance(request.data, dict) else None
+        if not isinstance(names, list):
+            raise BadRequest('Send {"projects": ["name", ...]}')
+        return Response({"projects": services.virtual_allowlist_set(repository=repository, names=names)})
