@@ -2,6 +2,7 @@
 # Installs the Debian packages a profile needs, only when one is missing.
 #   run  - what `make run` needs (a Python with venv)
 #   test - what the test suite's real clients and services need
+#   bench - what the benchmarks in bench/ start besides repomgr
 set -eu
 profile=${1:-run}
 
@@ -11,6 +12,9 @@ packages_run="python3 python3-venv gcc python3-dev libldap2-dev libsasl2-dev xml
 packages_test="$packages_run slapd ldap-utils simplesamlphp php-cli php-xml php-mbstring php-curl"
 # Docker/OCI clients, and the CNCF distribution registry (remote upstream, benchmark peer).
 packages_test="$packages_test skopeo umoci podman buildah crun uidmap fuse-overlayfs containers-storage docker-registry"
+
+# Benchmarks (bench/): nginx is the peer that serves the same bytes; curl is the client.
+packages_bench="$packages_run nginx curl"
 
 eval "wanted=\$packages_$profile"
 missing=""
