@@ -11,7 +11,9 @@ from .services import audit_record
 def connect() -> None:
     from apps.packages.models import Artifact
     from apps.repositories.models import Repository
-    from apps.security.models import AccessToken, PermissionTarget
+    from django.contrib.auth import get_user_model
+
+    from apps.security.models import AccessToken, PermissionTarget, SecuritySettings
 
     auth_signals.user_logged_in.connect(_logged_in, dispatch_uid="audit.logged_in")
     auth_signals.user_logged_out.connect(_logged_out, dispatch_uid="audit.logged_out")
@@ -20,6 +22,10 @@ def connect() -> None:
         signals.post_save.connect(_saved(name), sender=model, weak=False, dispatch_uid=f"audit.{name}.save")
         signals.post_delete.connect(_deleted(name), sender=model, weak=False,
                                     dispatch_uid=f"audit.{name}.delete")
+    signals.post_save.connect(_saved("security_settings"), sender=SecuritySettings, weak=False,
+                              dispatch_uid="audit.security_settings.save")
+    signals.m2m_changed.connect(_memberships_changed, sender=get_user_model().groups.through,
+                                dispatch_uid="audit.group_membership")
     signals.post_save.connect(_token_created, sender=AccessToken, dispatch_uid="audit.token.save")
     signals.post_delete.connect(_token_revoked, sender=AccessToken, dispatch_uid="audit.token.delete")
     signals.post_save.connect(_artifact_saved, sender=Artifact, dispatch_uid="audit.artifact.save")
@@ -57,6 +63,19 @@ def _deleted(name):
     def receiver(sender, instance, **kwargs):
         audit_record(f"{name}.delete", target=str(instance))
     return receiver
+
+
+def _memberships_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+    """Group memberships decide permissions, so each change is recorded, from either side."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    others = sorted(str(o) for o in model.objects.filter(pk__in=pk_set or ()))
+    change = {"post_add": "added", "post_remove": "removed", "post_clear": "cleared"}[action]
+    if reverse:  # group.user_set.add(users...)
+        audit_record("group.members", target=str(instance), detail={change: others})
+    else:  # user.groups.add(groups...)
+        for group in others or [""]:
+            audit_record("group.members", target=group, detail={change: [str(instance)]})
 
 
 def _token_created(sender, instance, created, raw=False, **kwargs):

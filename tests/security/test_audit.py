@@ -43,6 +43,14 @@ def test_deploy_delete_token_permission_and_repository_changes_are_recorded(serv
     assert token["access_token"] not in everything and "password" not in everything
 
 
+def test_group_membership_and_anonymous_access_changes_are_recorded(server, admin_http):
+    make_user("hank", "hank-pass", groups=["ops"])
+    assert admin_http.put(f"{server.url}/api/security/groups/ops", json={"userNames": []}).status_code == 200
+    memberships = [(e.actor, e.target, e.detail) for e in events("group.members", target="ops")]
+    assert memberships == [("", "ops", {"added": ["hank"]}), ("admin", "ops", {"removed": ["hank"]})]
+    assert events("security_settings.create")
+
+
 def test_logins_success_and_failure_are_recorded_without_the_password(server):
     make_user("dave", "dave-pass-1")
     assert requests.get(f"{server.url}/api/security/token", auth=("dave", "wrong-guess-42")).status_code == 401
