@@ -1,0 +1,143 @@
+"""Bad uploads: each a clear 4xx in the upload protocol's form (text, message in the status
+line), and nothing stored: no file, no blob, no spool left behind."""
+
+import hashlib
+import os
+import socket
+import time
+import zipfile
+
+import pytest
+import requests
+
+from apps.packages.models import Artifact, Blob
+from apps.pypi.models import PypiFile
+from tests.factories import grant, make_user
+from tests.factories.pypi import make_sdist, make_wheel
+from tests.pypi.clients import post_upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def upload_url(server):
+    return f"{server.url}/api/pypi/pypi-local/"
+
+
+def assert_nothing_stored(settings):
+    assert PypiFile.objects.count() == 0
+    assert Artifact.objects.count() == 0
+    assert Blob.objects.count() == 0
+    deadline = time.monotonic() + 10
+    while os.listdir(settings.TMP_DIR) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert os.listdir(settings.TMP_DIR) == []
+
+
+def assert_refused(response, status: int, words: str):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert words.lower() in response.text.lower()
+    assert words.lower() in response.reason.lower()
+
+
+def test_corrupt_wheel_and_sdist(upload_url, tmp_path, settings):
+    fake = tmp_path / "broken-1.0-py3-none-any.whl"
+    fake.write_bytes(os.urandom(5000))
+    assert_refused(post_upload(upload_url, fake), 400, "not a valid wheel")
+    truncated = tmp_path / "cut-1.0-py3-none-any.whl"
+    (tmp_path / "x").mkdir()
+    truncated.write_bytes(make_wheel(tmp_path / "x", "cut", "1.0").read_bytes()[:-60])
+    assert_refused(post_upload(upload_url, truncated), 400, "not a valid wheel")
+    sdist = tmp_path / "bad-1.0.tar.gz"
+    sdist.write_bytes(b"\x1f\x8b" + os.urandom(300))
+    assert_refused(post_upload(upload_url, sdist), 400, "not a valid sdist")
+    no_metadata = tmp_path / "empty-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(no_metadata, "w") as archive:
+        archive.writestr("empty/__init__.py", "")
+    assert_refused(post_upload(upload_url, no_metadata), 400, "metadata")
+    assert_nothing_stored(settings)
+
+
+def test_metadata_must_agree_with_filename_and_form(upload_url, tmp_path, settings):
+    other_name = make_wheel(tmp_path, "honest", "1.0", metadata_name="sneaky")
+    assert_refused(post_upload(upload_url, other_name), 400, "names project 'sneaky'")
+    (tmp_path / "v").mkdir()
+    other_version = make_wheel(tmp_path / "v", "honest", "1.0", metadata_version="2.0")
+    assert_refused(post_upload(upload_url, other_version), 400, "version")
+    (tmp_path / "ok").mkdir()
+    good = make_wheel(tmp_path / "ok", "honest", "1.0")
+    assert_refused(post_upload(upload_url, good, fields={"name": "someone-else"}), 400, "form names")
+    assert_refused(post_upload(upload_url, good, fields={"version": "1.1"}), 400, "form says version")
+    assert_refused(post_upload(upload_url, good, fields={"filetype": "sdist"}), 400, "filetype")
+    sdist = make_sdist(tmp_path, "honest", "1.0")
+    assert_refused(post_upload(upload_url, sdist, filename="honest-1.1.tar.gz"), 400, "version")
+    assert_nothing_stored(settings)
+
+
+def test_digests_must_match_and_one_is_required(upload_url, tmp_path, settings):
+    wheel = make_wheel(tmp_path, "digest", "1.0")
+    assert_refused(post_upload(upload_url, wheel, fields={"sha256_digest": "ab" * 32}), 400, "sha256_digest")
+    assert_refused(post_upload(upload_url, wheel, fields={"sha256_digest": None, "md5_digest": "0" * 32}),
+                   400, "md5_digest")
+    assert_refused(post_upload(upload_url, wheel, fields={"blake2_256_digest": "0" * 64}), 400, "blake2_256")
+    assert_refused(post_upload(upload_url, wheel, fields={"sha256_digest": None}), 400, "at least one")
+    # The same bytes but one byte changed in transit.
+    data = bytearray(wheel.read_bytes())
+    data[100] ^= 1
+    assert_refused(post_upload(upload_url, wheel, content=bytes(data)), 400, "sha256_digest")
+    assert_nothing_stored(settings)
+
+    md5 = hashlib.md5(wheel.read_bytes()).hexdigest()
+    accepted = post_upload(upload_url, wheel, fields={"sha256_digest": None, "md5_digest": md5})
+    assert accepted.status_code == 200
+
+
+@pytest.mark.parametrize("filename", [
+    "../digest-1.0-py3-none-any.whl", "sub/digest-1.0-py3-none-any.whl",
+    "..\\digest-1.0-py3-none-any.whl", "/etc/digest-1.0-py3-none-any.whl",
+    "digest-1.0.exe", "digest-1.0-py3-none-any.egg", ".whl", "digest.whl",
+])
+def test_filenames_with_path_parts_or_of_no_known_kind(upload_url, tmp_path, settings, filename):
+    wheel = make_wheel(tmp_path, "digest", "1.0")
+    response = post_upload(upload_url, wheel, filename=filename)
+    assert_refused(response, 400, "filename")
+    assert_nothing_stored(settings)
+
+
+def test_who_may_upload_and_where(server, upload_url, tmp_path, settings):
+    wheel = make_wheel(tmp_path, "guarded", "1.0")
+    anonymous = post_upload(upload_url, wheel, auth=None)
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic")
+    make_user("reader")
+    grant("read-local", repositories=["pypi-local"], users={"reader": ["read"]})
+    assert post_upload(upload_url, wheel, auth=("reader", "secret-pass")).status_code == 403
+    assert post_upload(upload_url, wheel, auth=("admin", "wrong")).status_code == 401
+    remote = post_upload(f"{server.url}/api/pypi/pypi-remote/", wheel)
+    assert remote.status_code == 400
+    assert post_upload(f"{server.url}/api/pypi/generic-local/", wheel).status_code == 404
+    bad_action = post_upload(upload_url, wheel, fields={":action": "remove_pkg"})
+    assert_refused(bad_action, 400, ":action")
+    assert requests.post(upload_url, auth=("admin", "password"), data=b"x",
+                         headers={"Content-Type": "application/octet-stream"}).status_code == 400
+    assert_nothing_stored(settings)
+
+
+def test_client_leaving_half_way_through_a_2gb_upload(server, tmp_path, settings):
+    boundary = "----repomgrtestboundary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\":action\"\r\n\r\nfile_upload\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"sha256_digest\"\r\n\r\n{'0' * 64}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; "
+            f"filename=\"huge-1.0-py3-none-any.whl\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+    declared = 2 * 1024 ** 3
+    request = (f"POST /api/pypi/pypi-local/ HTTP/1.1\r\nHost: {server.host}\r\n"
+               f"Authorization: Basic YWRtaW46cGFzc3dvcmQ=\r\n"
+               f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+               f"Content-Length: {declared}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(request + head)
+        chunk = os.urandom(1024 * 1024)
+        for _ in range(20):  # 20 MB of the announced 2 GB, then the client is gone
+            sock.sendall(chunk)
+    assert requests.get(f"{server.url}/api/system/ping").status_code == 200
+    assert_nothing_stored(settings)
