@@ -8,6 +8,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import requests
+
 from tests.livestack import free_port, wait_for_http
 
 WWW = Path("/usr/share/simplesamlphp/www")
@@ -58,9 +60,12 @@ class SimpleSamlIdp:
         wait_for_http(self.metadata_url, process=self.process)
         return self
 
-    def trust_sp(self, metadata_xml: str) -> None:
-        """Register the service provider from the metadata it publishes (read per request)."""
-        self.sp_metadata.write_text(metadata_xml)
+    def trust_sp_of(self, server) -> None:
+        """Register a running repomgr as service provider, from the metadata it publishes at
+        its stable URL (SimpleSAMLphp reads the file on every request)."""
+        metadata = requests.get(f"{server.url}/ui/saml2/metadata/", timeout=30)
+        metadata.raise_for_status()
+        self.sp_metadata.write_text(metadata.text)
 
     def _write_config(self) -> None:
         d = self.dir

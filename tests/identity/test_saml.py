@@ -2,10 +2,8 @@
 stable URL, a full SP-initiated round trip without a browser, attribute and group mapping,
 single logout, and an SSO user who mints an access token for clients."""
 
-import re
 import shutil
 import subprocess
-from html import unescape
 from urllib.parse import urljoin
 
 import pytest
@@ -16,8 +14,9 @@ from apps.audit.models import AuditEvent
 from apps.security.models import SecuritySettings
 from tests.factories import grant, make_group
 from tests.factories.docker import make_image, write_oci_layout
-from tests.identity.idp import SimpleSamlIdp, self_signed
+from tests.identity.idp import SimpleSamlIdp
 from tests.livestack import LiveServer
+from tests.identity.sso import form_with, sso_env, sso_login, sso_token
 from tests.security.browser import form_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,42 +39,11 @@ def idp():
 @pytest.fixture(scope="module")
 def sso_server(live_server_process, idp):
     server = LiveServer(log_name="saml")
-    key, cert = self_signed(idp.dir, "sp")
-    server.env.update({
-        "REPOMGR_SAML_BASE_URL": server.url,
-        "REPOMGR_SAML_IDP_METADATA_URL": idp.metadata_url,
-        "REPOMGR_SAML_KEY_FILE": str(key), "REPOMGR_SAML_CERT_FILE": str(cert),
-        "REPOMGR_SAML_ATTR_USERNAME": "uid", "REPOMGR_SAML_ATTR_GROUPS": "groups",
-        "REPOMGR_SAML_ADMIN_GROUP": "repomgr-admins",
-    })
+    server.env.update(sso_env(server, idp, REPOMGR_SAML_ADMIN_GROUP="repomgr-admins"))
     server.start()
-    metadata = requests.get(f"{server.url}/ui/saml2/metadata/")
-    assert metadata.status_code == 200, server.log()[-3000:]
-    idp.trust_sp(metadata.text)
+    idp.trust_sp_of(server)
     yield server
     server.stop()
-
-
-def _form_with(page: str, field: str) -> tuple[str | None, dict]:
-    for form in re.findall(r"<form\b.*?</form>", page, re.S | re.I):
-        if f'name="{field}"' in form:
-            action = re.search(r'action="([^"]*)"', form)
-            return (unescape(action.group(1)) if action else None), form_fields(form + "</form>")
-    raise AssertionError(f"no form with {field!r} in:\n{page[:2000]}")
-
-
-def sso_login(server, username: str, password: str, next_url: str = "/ui/") -> tuple[requests.Session, requests.Response]:
-    """Follow the SP-initiated flow the way a browser would: SP -> IdP login form -> POST
-    credentials -> the IdP's auto-submitted SAMLResponse form -> the SP's ACS -> ``next_url``."""
-    browser = requests.Session()
-    login_page = browser.get(f"{server.url}/ui/saml2/login/", params={"next": next_url})
-    assert login_page.status_code == 200, login_page.text[:2000]
-    action, fields = _form_with(login_page.text, "password")
-    posted = browser.post(urljoin(login_page.url, action or login_page.url),
-                          data={**fields, "username": username, "password": password})
-    action, fields = _form_with(posted.text, "SAMLResponse")
-    assert action.startswith(f"{server.url}/ui/saml2/acs/")
-    return browser, browser.post(action, data=fields)
 
 
 def test_sp_metadata_is_served_at_a_stable_url(sso_server):
@@ -101,7 +69,7 @@ def test_admin_group_and_wrong_password(sso_server, bootstrapped):
     assert get_user_model().objects.get(username="ida").is_superuser
     failed = requests.Session()
     page = failed.get(f"{sso_server.url}/ui/saml2/login/")
-    action, fields = _form_with(page.text, "password")
+    action, fields = form_with(page.text, "password")
     answer = failed.post(urljoin(page.url, action or page.url), data={**fields, "username": "ida", "password": "no"})
     assert "SAMLResponse" not in answer.text
     assert failed.get(f"{sso_server.url}/ui/", allow_redirects=False).status_code == 302
@@ -121,13 +89,6 @@ def test_sso_user_creates_a_token_and_deploys_and_reads_with_it(sso_server, boot
     assert put.status_code == 201, put.text
     got = requests.get(f"{sso_server.url}/generic-local/sso/a.txt", headers={"Authorization": f"Bearer {secret}"})
     assert got.content == b"sso"
-
-
-def sso_token(server, username: str, password: str) -> str:
-    browser, landed = sso_login(server, username, password, next_url="/ui/tokens/")
-    fields = {**_form_with(landed.text, "description")[1], "description": "ci"}
-    created = browser.post(f"{server.url}/ui/tokens/", data=fields, headers={"Referer": landed.url})
-    return re.search(r'id="new-token">(rmt_[^<]+)<', created.text).group(1)
 
 
 def skopeo(*args: str) -> subprocess.CompletedProcess:
