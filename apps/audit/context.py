@@ -1,5 +1,5 @@
-"""Who is acting and from where, for the current request: set by middleware, refined by the
-authentication classes (DRF authenticates inside the view), read by audit records."""
+"""Who is acting and from where, for the current request: set by middleware, read by audit
+records and the login lock-out."""
 
 import ipaddress
 from contextvars import ContextVar
@@ -11,7 +11,15 @@ from django.conf import settings
 @dataclass
 class RequestContext:
     client_address: str | None = None
-    actor: str = ""
+    request: object = None
+
+    @property
+    def actor(self) -> str:
+        """Whoever the request turned out to be. Read late on purpose: DRF authenticates inside
+        the view (whichever authentication class a protocol uses) and then sets the user on
+        the Django request this holds."""
+        user = getattr(self.request, "user", None)
+        return user.get_username() if user is not None and user.is_authenticated else ""
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("repomgr_request_context", default=None)
@@ -21,18 +29,12 @@ def current() -> RequestContext:
     return _current.get() or RequestContext()
 
 
-def begin(*, client_address: str | None, actor: str = ""):
-    return _current.set(RequestContext(client_address=client_address, actor=actor))
+def begin(request):
+    return _current.set(RequestContext(client_address=client_address(request), request=request))
 
 
 def end(token) -> None:
     _current.reset(token)
-
-
-def set_actor(username: str) -> None:
-    context = _current.get()
-    if context is not None:
-        context.actor = username
 
 
 def _trusted(address: str) -> bool:

@@ -11,7 +11,6 @@ from django.core.cache import cache
 from rest_framework import authentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from apps.audit.context import set_actor
 from apps.audit.services import audit_record
 
 from .throttle import login_check, login_failed
@@ -62,7 +61,6 @@ class BasicAuthentication(authentication.BasicAuthentication):
         user = user_for_credentials(userid, password, request)
         if user is None:
             raise AuthenticationFailed("Bad credentials")
-        set_actor(user.get_username())
         return user, None
 
 
@@ -83,7 +81,6 @@ class BearerAuthentication(authentication.BaseAuthentication):
             if login_failed():
                 login_check()
             raise AuthenticationFailed("Invalid or expired token")
-        set_actor(user.get_username())
         return user, None
 
 

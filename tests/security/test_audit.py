@@ -8,6 +8,7 @@ import requests
 
 from apps.audit.models import AuditEvent
 from tests.factories import make_user
+from tests.factories.docker import make_image, push_image
 from tests.security.browser import form_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,6 +50,21 @@ def test_group_membership_and_anonymous_access_changes_are_recorded(server, admi
     memberships = [(e.actor, e.target, e.detail) for e in events("group.members", target="ops")]
     assert memberships == [("", "ops", {"added": ["hank"]}), ("admin", "ops", {"removed": ["hank"]})]
     assert events("security_settings.create")
+
+
+def test_registry_bearer_token_users_are_named_in_the_log(server, admin_http):
+    """Whatever authentication class a protocol uses, the record names the user it found."""
+    scope = "repository:docker-local/team/app:pull,push,delete"
+    jwt = admin_http.get(f"{server.url}/v2/token", params={"scope": scope}).json()["token"]
+    registry = requests.Session()
+    registry.headers["Authorization"] = f"Bearer {jwt}"
+    image = make_image(layer_sizes=(1024,))
+    assert push_image(registry, server.url, "docker-local/team/app", image, "1.0").status_code == 201
+    deleted = registry.delete(f"{server.url}/v2/docker-local/team/app/manifests/{image.digest}")
+    assert deleted.status_code == 202
+    manifest_events = [e for e in AuditEvent.objects.filter(target__contains=image.digest.split(":")[1])
+                       if "manifest" in e.target]
+    assert {(e.action, e.actor) for e in manifest_events} == {("artifact.deploy", "admin"), ("artifact.delete", "admin")}
 
 
 def test_logins_success_and_failure_are_recorded_without_the_password(server):
