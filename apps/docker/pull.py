@@ -12,21 +12,21 @@ from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable
 
 from . import selectors, upstream
-from .models import Manifest
+from .selectors import StoredManifest
 from .references import Digest
 
 log = logging.getLogger(__name__)
 
 
-def manifest_resolve(user, repository: Repository, name: str, reference: str) -> Manifest | None:
+def manifest_resolve(user, repository: Repository, name: str, reference: str) -> StoredManifest | None:
     """The first manifest for ``reference`` among the sources the caller may read."""
     return _first(user, repository, name,
                   lambda remote: upstream.remote_manifest(remote, name, reference),
                   lambda local: selectors.manifest_find(local, name, reference))
 
 
-def manifest_bytes(manifest: Manifest) -> bytes:
-    with blob_store().open(manifest.artifact.blob.sha256) as handle:
+def manifest_bytes(manifest: StoredManifest) -> bytes:
+    with blob_store().open(manifest.sha256) as handle:
         return handle.read()
 
 

@@ -1,7 +1,11 @@
 """Registry reads. Callers have authorized the repository and image name; these functions
 filter by permission only where they list (catalog, virtual members)."""
 
-from apps.packages.models import Artifact
+from dataclasses import dataclass
+
+from django.db import connection
+
+from apps.packages.models import Artifact, Blob
 from apps.repositories.models import Repository
 from apps.repositories.selectors import repository_accepts, resolution_order
 from apps.security.authorization import authorize
@@ -19,14 +23,50 @@ def image_sources(user, repository: Repository, name: str) -> list[Repository]:
             if repository_accepts(member, name) and authorize(user, "read", member, name)]
 
 
-def manifest_find(repository: Repository, name: str, reference: str) -> Manifest | None:
+@dataclass(frozen=True)
+class StoredManifest:
+    """What a manifest GET needs, read in one small query (the hot path of every pull)."""
+
+    digest: str
+    media_type: str
+    size: int
+    sha256: str  # of the stored bytes, the key of the blob store
+
+    @classmethod
+    def of(cls, manifest: Manifest) -> "StoredManifest":
+        return cls(manifest.digest, manifest.media_type, manifest.size, manifest.artifact.blob.sha256)
+
+
+# The hot path of every pull: written as SQL, which skips the ORM's query compiler (about
+# 0.4 ms of CPU per query, more than the database takes to answer).
+_STORED_SQL = """
+    SELECT m.digest, m.media_type, m.size, b.sha256
+    FROM {manifest} m
+    JOIN {artifact} a ON a.id = m.artifact_id
+    JOIN {blob} b ON b.id = a.blob_id
+"""
+_BY_DIGEST = _STORED_SQL + " WHERE m.repository_id = %s AND m.name = %s AND m.digest = %s"
+_BY_TAG = (_STORED_SQL + " JOIN {tag} t ON t.manifest_id = m.id"
+           " WHERE t.repository_id = %s AND t.name = %s AND t.tag = %s")
+_TABLES = {"manifest": Manifest._meta.db_table, "artifact": Artifact._meta.db_table,
+           "blob": Blob._meta.db_table, "tag": Tag._meta.db_table}
+
+
+def manifest_find(repository: Repository, name: str, reference: str) -> StoredManifest | None:
     """The manifest a tag points at, or the manifest with this digest, held in ``repository``."""
-    if is_digest(reference):
-        return (Manifest.objects.select_related("artifact__blob")
-                .filter(repository=repository, name=name, digest=reference).first())
-    tag = (Tag.objects.select_related("manifest__artifact__blob")
-           .filter(repository=repository, name=name, tag=reference).first())
-    return tag.manifest if tag else None
+    sql = (_BY_DIGEST if is_digest(reference) else _BY_TAG).format(**_TABLES)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [repository.pk, name, reference])
+        row = cursor.fetchone()
+    return StoredManifest(*row) if row else None
+
+
+def docker_repository(key: str) -> Repository | None:
+    """The docker repository ``key`` (raw SQL for the same reason as manifest_find)."""
+    table = Repository._meta.db_table
+    rows = Repository.objects.raw(f'SELECT * FROM {table} WHERE "key" = %s AND package_type = %s',
+                                  [key, Repository.PackageType.DOCKER])
+    return next(iter(rows), None)
 
 
 def manifests_present(repository: Repository, name: str, digests: list[str]) -> set[str]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.packages.models import Artifact
 from apps.packages.services import artifact_delete, artifact_deploy, blob_ingest
-from apps.packages.storage import CHUNK, IncompleteBody, Spool, spool_stream
+from apps.packages.storage import CHUNK, IncompleteBody, Spool
 from apps.repositories.models import Repository
 
 from . import selectors
@@ -22,6 +22,7 @@ from .errors import (BlobUnknown, BlobUploadUnknown, DigestInvalid, ManifestBlob
 from .manifests import ParsedManifest, parse_manifest, referrer_artifact_type
 from .models import Manifest, ManifestReference, Tag, UploadSession
 from .references import Digest, blob_path, check_tag, digest_of, is_digest, manifest_path, parse_digest
+from .spooling import receive
 
 
 def upload_dir() -> Path:
@@ -71,7 +72,7 @@ def blob_delete(*, repository: Repository, name: str, digest: Digest) -> None:
 
 def _received(stream, length):
     try:
-        return spool_stream(stream, length)
+        return receive(stream, length)
     except IncompleteBody as exc:
         raise SizeInvalid(exc.message) from None
 

@@ -16,7 +16,6 @@ from apps.repositories.remote import remote_document, remote_file, upstream_sess
 
 from . import selectors, services
 from .manifests import MEDIA_TYPES
-from .models import Manifest
 from .references import Digest, blob_path, digest_of, is_digest, parse_digest
 
 ACCEPT = ", ".join(MEDIA_TYPES)
@@ -95,7 +94,7 @@ class RegistryAuth(AuthBase):
         return f"Bearer {token}"
 
 
-def remote_manifest(repository: Repository, name: str, reference: str) -> Manifest | None:
+def remote_manifest(repository: Repository, name: str, reference: str) -> selectors.StoredManifest | None:
     """The manifest for ``reference`` from the cache or the upstream, stored in the cache.
 
     Raises UpstreamUnavailable when the upstream is unreachable and nothing is cached.
@@ -115,9 +114,9 @@ def remote_manifest(repository: Repository, name: str, reference: str) -> Manife
     current = selectors.manifest_find(repository, name, reference)
     if current is not None and current.digest == str(digest_of(document.body)):
         return current
-    return services.manifest_push(repository=repository, name=name, reference=reference,
-                                  body=document.body, content_type=document.content_type,
-                                  check_blobs=False)
+    return selectors.StoredManifest.of(services.manifest_push(
+        repository=repository, name=name, reference=reference, body=document.body,
+        content_type=document.content_type, check_blobs=False))
 
 
 def remote_blob(repository: Repository, name: str, digest: Digest):

@@ -52,8 +52,7 @@ class RegistryView(APIView):
 
     def image(self, repo_key: str, name: str) -> tuple[Repository, str]:
         """The docker repository and the checked image name. Raises NameUnknown, NameInvalid."""
-        repository = (Repository.objects.select_related("default_deployment_repo")
-                      .filter(key=repo_key, package_type=Repository.PackageType.DOCKER).first())
+        repository = selectors.docker_repository(repo_key)
         if repository is None:
             raise NameUnknown(f"repository '{repo_key}' not found", detail={"name": repo_key})
         return repository, check_name(name)

@@ -151,7 +151,7 @@ def blobs_collect_garbage(*, grace_seconds: int = 3600) -> int:
     removed = 0
     for pk in list(candidates.values_list("pk", flat=True)[:10000]):
         with transaction.atomic():
-            blob = (Blob.objects.select_for_update(skip_locked=True)
+            blob = (Blob.objects.select_for_update(skip_locked=True, of=("self",))
                     .filter(pk=pk, touched__lt=cutoff, artifacts__isnull=True).first())
             if blob is None or any(referenced().filter(pk=pk).exists() for referenced in BLOB_REFERENCES):
                 continue

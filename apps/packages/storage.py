@@ -74,12 +74,13 @@ class Spool(File):
         self.close()
 
 
-def spool_stream(stream: IO[bytes], length: int | None) -> Spool:
-    """Copy a request body into a Spool; ``length`` None reads to end of stream.
+def spool_stream(stream: IO[bytes], length: int | None, *, spool: Spool | None = None) -> Spool:
+    """Copy a request body into a Spool (``spool``, or a new one); ``length`` None reads to
+    end of stream.
 
     Raises IncompleteBody if the client sends less than ``length`` or disconnects.
     """
-    spool = Spool()
+    spool = Spool() if spool is None else spool
     try:
         remaining = length
         while remaining is None or remaining > 0:

@@ -1,0 +1,200 @@
+"""Docker registry throughput: repomgr against the CNCF distribution registry (Debian's
+docker-registry), side by side in one run on this machine.
+
+    .venv/bin/python bench/docker_bench.py [--size-mb 200] [--database-url postgres://...]
+
+Figures: push and pull MB/s of a --size-mb layer at concurrency 1 and 8 (curl clients, each
+transfer a distinct blob; a push is POST + one PATCH + closing PUT as docker and skopeo do it),
+and manifest GET requests/s (ab, keep-alive, concurrency 16). Both registries keep their
+data on the same disk; repomgr runs as `make run` runs it (gunicorn, default workers/threads)
+and is asked with a bearer token from its token endpoint, as clients do.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.livestack import free_port, wait_for_http  # noqa: E402
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+class Registry:
+    """One peer: a base URL, the image path prefix, request headers, and its process."""
+
+    def __init__(self, label, url, prefix, headers, process):
+        self.label, self.url, self.prefix, self.headers, self.process = label, url, prefix, headers, process
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def start_distribution(work: Path) -> Registry:
+    port = free_port()
+    (work / "distribution.yml").write_text(f"""version: 0.1
+log: {{level: error, accesslog: {{disabled: true}}}}
+storage: {{filesystem: {{rootdirectory: {work / 'distribution'}}}, delete: {{enabled: true}}}}
+http: {{addr: 127.0.0.1:{port}}}
+""")
+    process = subprocess.Popen(["docker-registry", "serve", str(work / "distribution.yml")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(url + "/v2/", process=process)
+    return Registry("distribution 2.8 (docker-registry)", url, "bench", {}, process)
+
+
+def start_repomgr(work: Path, database_url: str | None) -> Registry:
+    port = free_port()
+    env = {**os.environ, "REPOMGR_DATA_DIR": str(work / "repomgr"), "REPOMGR_BIND": f"127.0.0.1:{port}",
+           "REPOMGR_ACCESS_LOG": "", "DJANGO_SETTINGS_MODULE": "repomgr.settings"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    python = str(ROOT / ".venv" / "bin" / "python")
+    for command in (["migrate", "--noinput"], ["bootstrap"]):
+        subprocess.run([python, "manage.py", *command], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "--config", "repomgr/gunicorn_conf.py",
+                                "repomgr.wsgi"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(url + "/api/system/ping", process=process)
+    token = requests.get(url + "/v2/token", auth=("admin", os.environ.get("REPOMGR_ADMIN_PASSWORD", "password")),
+                         params={"scope": "repository:docker-local/bench:pull,push"}).json()["token"]
+    return Registry("repomgr", url, "docker-local/bench", {"Authorization": f"Bearer {token}"}, process)
+
+
+def make_layers(work: Path, size_mb: int, count: int) -> list[tuple[Path, str]]:
+    """``count`` distinct files of ``size_mb`` random MB, with their digests."""
+    base = os.urandom(size_mb * 1024 * 1024)
+    layers = []
+    for i in range(count):
+        path = work / f"layer{i}"
+        data = i.to_bytes(8, "big") + base[8:]
+        path.write_bytes(data)
+        layers.append((path, "sha256:" + hashlib.sha256(data).hexdigest()))
+    return layers
+
+
+def curl(*args: str) -> str:
+    done = subprocess.run(["curl", "-sS", "--fail-with-body", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"curl {' '.join(args)}: {done.stdout} {done.stderr}")
+    return done.stdout
+
+
+def header_args(registry: Registry) -> list[str]:
+    return [arg for name, value in registry.headers.items() for arg in ("-H", f"{name}: {value}")]
+
+
+def push(registry: Registry, path: Path, digest: str) -> None:
+    started = curl("-D", "-", "-o", "/dev/null", "-X", "POST", *header_args(registry),
+                   f"{registry.url}/v2/{registry.prefix}/blobs/uploads/")
+    location = re.search(r"(?im)^location: *(\S+)", started).group(1)
+    if location.startswith("/"):
+        location = registry.url + location
+    patched = curl("-D", "-", "-o", "/dev/null", "-X", "PATCH", *header_args(registry),
+                   "-H", "Content-Type: application/octet-stream", "--data-binary", f"@{path}", location)
+    location = re.search(r"(?im)^location: *(\S+)", patched).group(1)
+    if location.startswith("/"):
+        location = registry.url + location
+    separator = "&" if "?" in location else "?"
+    curl("-o", "/dev/null", "-X", "PUT", *header_args(registry), f"{location}{separator}digest={digest}")
+
+
+def pull(registry: Registry, digest: str, size: int) -> None:
+    written = curl("-o", "/dev/null", "-w", "%{size_download}", *header_args(registry),
+                   f"{registry.url}/v2/{registry.prefix}/blobs/{digest}")
+    assert int(written) == size, (written, size)
+
+
+def throughput(action, registry, layers, concurrency: int, size: int) -> float:
+    chosen = layers[:concurrency]
+    began = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(lambda layer: action(registry, *layer), chosen))
+    return len(chosen) * size / (1024 * 1024) / (time.monotonic() - began)
+
+
+def push_manifest(registry: Registry, layers) -> str:
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    session = requests.Session()
+    session.headers.update(registry.headers)
+    started = session.post(f"{registry.url}/v2/{registry.prefix}/blobs/uploads/")
+    location = requests.compat.urljoin(registry.url, started.headers["Location"])
+    digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    session.put(location, params={"digest": digest}, data=config).raise_for_status()
+    path, layer_digest = layers[0]
+    manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": len(config)},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest,
+                            "size": path.stat().st_size}]}
+    session.put(f"{registry.url}/v2/{registry.prefix}/manifests/latest", data=json.dumps(manifest),
+                headers={"Content-Type": OCI_MANIFEST}).raise_for_status()
+    return f"{registry.url}/v2/{registry.prefix}/manifests/latest"
+
+
+def manifest_rps(registry: Registry, url: str, requests_count: int = 5000, concurrency: int = 16) -> float:
+    args = ["ab", "-q", "-k", "-n", str(requests_count), "-c", str(concurrency), "-H", f"Accept: {OCI_MANIFEST}"]
+    for name, value in registry.headers.items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    assert failed == 0 and non2xx is None, out
+    return float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
+
+
+def measure(registry: Registry, layers, size: int) -> dict:
+    figures = {}
+    for concurrency in (1, 8):
+        figures[f"push c={concurrency}"] = throughput(push, registry, layers, concurrency, size)
+    for concurrency in (1, 8):
+        figures[f"pull c={concurrency}"] = throughput(lambda r, p, d: pull(r, d, size), registry, layers,
+                                                      concurrency, size)
+    figures["manifest GET req/s"] = manifest_rps(registry, push_manifest(registry, layers))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mb", type=int, default=200)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    options = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="docker-bench-", dir=ROOT / "var"))
+    results = {}
+    try:
+        layers = make_layers(work, options.size_mb, 8)
+        size = options.size_mb * 1024 * 1024
+        for start in (start_distribution, lambda w: start_repomgr(w, options.database_url)):
+            registry = start(work)
+            try:
+                results[registry.label] = measure(registry, layers, size)
+            finally:
+                registry.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    labels = list(results)
+    print(f"| figure ({options.size_mb} MB layer) | " + " | ".join(labels) + " | repomgr / distribution |")
+    print("|---|" + "---|" * (len(labels) + 1))
+    for figure in results[labels[0]]:
+        values = [results[label][figure] for label in labels]
+        unit = "" if "req/s" in figure else " MB/s"
+        print(f"| {figure} | " + " | ".join(f"{v:,.0f}{unit}" for v in values) + f" | {values[-1] / values[0]:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
