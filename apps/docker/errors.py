@@ -102,6 +102,8 @@ def _as_registry_error(exc) -> RegistryError | None:
         return Unauthorized(str(exc.detail))
     if isinstance(exc, drf.PermissionDenied):
         return Denied(str(exc.detail))
+    if isinstance(exc, drf.MethodNotAllowed):
+        return Unsupported(str(exc.detail))
     if isinstance(exc, core.ApiError):
         mapped = {401: Unauthorized, 403: Denied, 404: NameUnknown, 416: RangeInvalid}
         kind = mapped.get(exc.status)

@@ -52,6 +52,19 @@ def _first(user, repository, name, from_remote, from_local):
     return None
 
 
+def tags_resolve(user, repository: Repository, name: str) -> list[str] | None:
+    """Every tag of the image across the sources the caller may read (remote ones asking
+    their upstream too), in ASCII order; None when no source knows the image."""
+    sources = selectors.image_sources(user, repository, name)
+    tags = selectors.tags_list(sources, name)
+    for source in sources:
+        if source.is_remote and not source.offline:
+            tags.update(upstream.remote_tags(source, name))
+    if not tags and not selectors.image_exists(sources, name):
+        return None
+    return sorted(tags)
+
+
 def blob_response(request, result, digest: Digest) -> HttpResponse:
     headers = {"Docker-Content-Digest": str(digest)}
     if not isinstance(result, Artifact) and request.method == "HEAD":

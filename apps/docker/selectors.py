@@ -87,13 +87,8 @@ def blobs_present(repository: Repository, name: str, digests: list[Digest]) -> d
     return {paths[path]: size for path, size in found}
 
 
-def tags_list(repositories: list[Repository], name: str, *, n: int | None, last: str) -> list[str]:
-    """Tags of ``name`` across ``repositories`` in ASCII order, after ``last``, at most ``n``."""
-    tags = Tag.objects.filter(repository__in=repositories, name=name)
-    if last:
-        tags = tags.filter(tag__gt=last)
-    names = sorted(set(tags.values_list("tag", flat=True)))
-    return names if n is None else names[:n]
+def tags_list(repositories: list[Repository], name: str) -> set[str]:
+    return set(Tag.objects.filter(repository__in=repositories, name=name).values_list("tag", flat=True))
 
 
 def image_exists(repositories: list[Repository], name: str) -> bool:

@@ -21,7 +21,7 @@ from .errors import (BlobUnknown, BlobUploadUnknown, DigestInvalid, ManifestBlob
                      ManifestInvalid, ManifestUnknown, RangeInvalid, SizeInvalid)
 from .manifests import ParsedManifest, parse_manifest, referrer_artifact_type
 from .models import Manifest, ManifestReference, Tag, UploadSession
-from .references import Digest, blob_path, check_tag, digest_of, is_digest, manifest_path, parse_digest
+from .references import BLOB_FOLDER, Digest, blob_path, check_tag, digest_of, is_digest, manifest_path, parse_digest
 from .spooling import receive
 
 
@@ -234,6 +234,10 @@ def manifest_push(*, repository: Repository, name: str, reference: str, body: by
 
 def _check_references(repository, name, parsed: ParsedManifest) -> None:
     wanted = [parse_digest(d.digest) for d in parsed.blobs]
+    # Touch the layers first: garbage collection only unlinks rows untouched since its cutoff,
+    # so either it spares them now or it already took them and the check below refuses.
+    Artifact.objects.filter(repository=repository, path__in=[blob_path(name, d) for d in wanted]) \
+        .update(modified=timezone.now())
     present = selectors.blobs_present(repository, name, wanted)
     for descriptor in parsed.blobs:
         if descriptor.digest not in present:
@@ -304,15 +308,18 @@ def layers_collect_garbage(*, grace_seconds: int) -> int:
     """Unlink blobs no manifest of their image refers to, once older than ``grace_seconds``
     (a push uploads layers before the manifest naming them). Returns how many."""
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    referenced = set(ManifestReference.objects.values_list(
+        "manifest__repository_id", "manifest__name", "digest").iterator())
     candidates = (Artifact.objects.filter(repository__package_type=Repository.PackageType.DOCKER,
-                                          path__contains="/_blobs/", modified__lt=cutoff)
+                                          path__contains=BLOB_FOLDER, modified__lt=cutoff)
                   .values_list("pk", "repository_id", "path"))
-    removed = 0
+    unused = []
     for pk, repository_id, path in candidates.iterator():
-        name, _, tail = path.partition("/_blobs/")
-        digest = tail.replace("__", ":", 1)
-        used = ManifestReference.objects.filter(
-            digest=digest, manifest__repository_id=repository_id, manifest__name=name).exists()
-        if not used:
-            removed += Artifact.objects.filter(pk=pk, modified__lt=cutoff).delete()[0]
+        name, _, tail = path.partition(BLOB_FOLDER)
+        if (repository_id, name, tail.replace("__", ":", 1)) not in referenced:
+            unused.append(pk)
+    removed = 0
+    for start in range(0, len(unused), 500):
+        # A manifest pushed meanwhile refreshed its layers' rows: modified__lt spares them.
+        removed += Artifact.objects.filter(pk__in=unused[start:start + 500], modified__lt=cutoff).delete()[0]
     return removed

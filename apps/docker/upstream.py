@@ -3,6 +3,8 @@ a distribution registry, another repomgr), through the shared remote cache (remo
 tags re-checked after the metadata TTL, digests cached for good, blobs fetched once however
 many clients ask, and everything cached answered while the upstream is down."""
 
+import json
+import logging
 import re
 from urllib.parse import urlsplit
 
@@ -12,12 +14,13 @@ from requests.auth import AuthBase, _basic_auth_str
 
 from apps.packages.selectors import artifact_find
 from apps.repositories.models import Repository
-from apps.repositories.remote import remote_document, remote_file, upstream_session
+from apps.repositories.remote import UpstreamUnavailable, remote_document, remote_file, upstream_session
 
 from . import selectors, services
 from .manifests import MEDIA_TYPES
 from .references import Digest, blob_path, digest_of, is_digest, parse_digest
 
+log = logging.getLogger(__name__)
 ACCEPT = ", ".join(MEDIA_TYPES)
 DOCKER_HUB_HOSTS = {"registry-1.docker.io", "index.docker.io", "docker.io", "registry.hub.docker.com"}
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
@@ -129,3 +132,20 @@ def remote_blob(repository: Repository, name: str, digest: Digest):
     return remote_file(repository, path, upstream_url(repository, name, "blobs", str(digest)),
                        sha256=digest.hex if digest.algorithm == "sha256" else "",
                        auth=RegistryAuth(repository, upstream_name(repository, name)))
+
+
+def remote_tags(repository: Repository, name: str) -> list[str]:
+    """The upstream's tags of the image (cached for the metadata TTL); [] when it has none or
+    cannot be asked (the tags cached here still answer)."""
+    try:
+        document = remote_document(repository, f"docker-tags:{name}",
+                                   upstream_url(repository, name, "tags", "list"),
+                                   auth=RegistryAuth(repository, upstream_name(repository, name)))
+    except UpstreamUnavailable:
+        log.warning("%s: upstream unavailable for the tags of %s", repository.key, name)
+        return []
+    try:
+        tags = json.loads(document.body).get("tags") if document else []
+    except (ValueError, AttributeError):
+        return []
+    return [tag for tag in tags or [] if isinstance(tag, str)]

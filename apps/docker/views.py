@@ -124,8 +124,7 @@ class TokenView(RegistryView):
                   for part in value.split(" ") if part]
         return JsonResponse(token_issue(user=request.user, scopes=[s for s in scopes if s],
                                         service=SERVICE))
-
-    post = get
+    # No POST (OAuth2 password grant): clients that try it first fall back to GET on a 405.
 
 
 class CatalogView(RegistryView):
@@ -318,11 +317,11 @@ class TagsView(RegistryView):
         repository, name = self.image(repo_key, name)
         self.require("pull", repository, name)
         n = _page_size(request.query_params)
-        sources = selectors.image_sources(request.user, repository, name)
-        if not selectors.image_exists(sources, name):
+        tags = pull.tags_resolve(request.user, repository, name)
+        if tags is None:
             raise NameUnknown(detail={"name": f"{repo_key}/{name}"})
-        tags = [] if n == 0 else selectors.tags_list(
-            sources, name, n=None if n is None else n + 1, last=request.query_params.get("last", ""))
+        last = request.query_params.get("last", "")
+        tags = [] if n == 0 else [tag for tag in tags if tag > last]
         tags, headers = _paged(request, tags, n)
         return _with(JsonResponse({"name": f"{repo_key}/{name}", "tags": tags}), headers)
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.factories.docker import (OCI_MANIFEST, make_image, push_blob, push_image, sha256)
+from tests.factories.docker import (OCI_INDEX, OCI_MANIFEST, make_image, push_blob, push_image, sha256)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -179,3 +179,20 @@ def test_token_grants_the_intersection_of_scope_and_permissions(server, http, ad
     bad = http.get(f"{server.url}/v2/token", auth=("admin", "wrong"))
     assert bad.status_code == 401
     assert json.loads(bad.content)["errors"][0]["code"] == "UNAUTHORIZED"
+
+
+def test_index_needs_its_manifests(server, admin_http):
+    amd64, arm64 = make_image(seed="amd64"), make_image(seed="arm64")
+    assert push_image(admin_http, server.url, "docker-local/multi", amd64, amd64.digest).status_code == 201
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": OCI_MANIFEST, "digest": image.digest, "size": len(image.manifest),
+         "platform": {"architecture": arch, "os": "linux"}}
+        for image, arch in ((amd64, "amd64"), (arm64, "arm64"))]}
+    body = json.dumps(index).encode()
+    url = f"{server.url}/v2/docker-local/multi/manifests/latest"
+    refused = admin_http.put(url, data=body, headers={"Content-Type": OCI_INDEX})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "MANIFEST_BLOB_UNKNOWN"
+    assert push_image(admin_http, server.url, "docker-local/multi", arm64, arm64.digest).status_code == 201
+    assert admin_http.put(url, data=body, headers={"Content-Type": OCI_INDEX}).status_code == 201
+    got = admin_http.get(url, headers={"Accept": OCI_INDEX})
+    assert got.content == body and got.headers["Content-Type"] == OCI_INDEX

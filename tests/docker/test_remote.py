@@ -57,6 +57,24 @@ def test_pull_through_cache_survives_upstream_outage(server, upstream, docker_re
     assert missing.status_code in (404, 502) and missing.json()["errors"]
 
 
+def test_tags_come_from_upstream_and_head_warms_the_cache(server, upstream, docker_remote, http):
+    image = make_image(layer_sizes=(30_000,))
+    session = requests.Session()
+    for tag in ("1", "2"):
+        assert push_image(session, upstream.url, "team/listed", image, tag).status_code == 201
+    tags = http.get(f"{server.url}/v2/docker/team/listed/tags/list")
+    assert tags.json() == {"name": "docker/team/listed", "tags": ["1", "2"]}
+    layer = image.layers[0]
+    head = http.head(f"{server.url}/v2/docker-remote/team/listed/blobs/{sha256(layer)}")
+    assert head.status_code == 200 and head.headers["Content-Length"] == str(len(layer))
+    assert head.headers["Docker-Content-Digest"] == sha256(layer)
+    assert http.get(f"{server.url}/v2/docker-remote/team/listed/manifests/2", headers=ACCEPT).status_code == 200
+    upstream.stop()
+    assert http.get(f"{server.url}/v2/docker-remote/team/listed/blobs/{sha256(layer)}").content == layer
+    # The upstream's last tag list answers while it is down.
+    assert http.get(f"{server.url}/v2/docker-remote/team/listed/tags/list").json()["tags"] == ["1", "2"]
+
+
 def test_concurrent_blob_requests_fetch_once_from_upstream(server, upstream, docker_remote):
     image = make_image(layer_sizes=(8_000_000,))
     assert push_image(requests.Session(), upstream.url, "team/tool", image, "1").status_code == 201
