@@ -21,6 +21,16 @@ from .upstream import Upstream
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def cached(path: str, repository: str = "generic-remote") -> Artifact:
+    """The cached artifact, once stored: the first client may have all the bytes a moment
+    before the download is verified and stored."""
+    deadline = time.monotonic() + 30
+    while (artifact := Artifact.objects.filter(repository__key=repository, path=path).first()) is None:
+        assert time.monotonic() < deadline, f"{repository}/{path} was never cached"
+        time.sleep(0.05)
+    return artifact
+
+
 @pytest.fixture
 def upstream():
     server = Upstream().start()
@@ -43,10 +53,10 @@ def test_a_file_is_fetched_once_and_then_served_from_the_cache(remote, upstream,
     again = http.get(f"{remote}/lib/tool-1.0.tar.gz")
     assert again.content == data and again.headers["X-Checksum-Sha256"] == hashlib.sha256(data).hexdigest()
     assert upstream.asked("/files/lib/tool-1.0.tar.gz") == 1
-    cached = Artifact.objects.get(repository__key="generic-remote", path="lib/tool-1.0.tar.gz")
-    assert cached.remote_url == upstream.url + "/files/lib/tool-1.0.tar.gz"
+    artifact = cached("lib/tool-1.0.tar.gz")
+    assert artifact.remote_url == upstream.url + "/files/lib/tool-1.0.tar.gz"
     info = http.get(remote.replace("/generic-remote", "/api/storage/generic-remote") + "/lib/tool-1.0.tar.gz")
-    assert info.json()["remoteUrl"] == cached.remote_url
+    assert info.json()["remoteUrl"] == artifact.remote_url
 
 
 def test_concurrent_clients_share_one_upstream_fetch(remote, upstream):
@@ -77,6 +87,7 @@ def test_concurrent_clients_share_one_upstream_fetch(remote, upstream):
 def test_the_cache_outlives_the_upstream(remote, upstream, http):
     upstream.files["/files/kept.txt"] = b"kept"
     assert http.get(f"{remote}/kept.txt").content == b"kept"
+    cached("kept.txt")
     upstream.stop()
     again = http.get(f"{remote}/kept.txt")
     assert again.status_code == 200 and again.content == b"kept"
@@ -89,6 +100,7 @@ def test_offline_serves_only_the_cache(remote, upstream, http):
     upstream.files["/files/a.txt"] = b"a"
     upstream.files["/files/b.txt"] = b"b"
     assert http.get(f"{remote}/a.txt").content == b"a"
+    cached("a.txt")
     Repository.objects.filter(key="generic-remote").update(offline=True)
     assert http.get(f"{remote}/a.txt").content == b"a"
     assert http.get(f"{remote}/b.txt").status_code == 404
@@ -143,7 +155,7 @@ def test_virtual_reads_local_first_then_the_remote_and_deploys_locally(remote, u
     assert http.get(f"{virtual}/shared.txt").content == b"from local"
     assert upstream.asked("/files/shared.txt") == 0
     assert http.get(f"{virtual}/only-upstream.txt").content == b"only upstream"
-    assert Artifact.objects.get(path="only-upstream.txt").repository.key == "generic-remote"
+    cached("only-upstream.txt")
     assert http.get(f"{virtual}/nowhere.txt").status_code == 404
 
     put = admin_http.put(f"{virtual}/deployed.txt", data=b"deployed")
