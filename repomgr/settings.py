@@ -194,7 +194,7 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_IMPORTS = ["apps.packages.tasks", "apps.docker.tasks"]
+CELERY_IMPORTS = ["apps.packages.tasks", "apps.docker.tasks", "apps.security.tasks", "apps.audit.tasks"]
 # Unreferenced blobs younger than this are kept, so collection never races a deploy.
 GC_GRACE_SECONDS = env_int("REPOMGR_GC_GRACE_SECONDS", 3600)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -221,6 +221,8 @@ PASSWORD_HASHERS = [
 LOGIN_MAX_FAILURES = env_int("REPOMGR_LOGIN_MAX_FAILURES", 10)
 LOGIN_FAILURE_WINDOW = env_int("REPOMGR_LOGIN_FAILURE_WINDOW", 300)
 LOGIN_LOCKOUT_SECONDS = env_int("REPOMGR_LOGIN_LOCKOUT_SECONDS", 300)
+# Audit records older than this many days are deleted by a daily job (0 = keep forever).
+AUDIT_RETENTION_DAYS = env_int("REPOMGR_AUDIT_RETENTION_DAYS", 365)
 # Proxies whose X-Forwarded-For is believed for the client address (audit log, lock-out).
 TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network(n, strict=False)
                           for n in env_list("REPOMGR_TRUSTED_PROXIES")]

@@ -1,4 +1,8 @@
-"""Writing audit records."""
+"""Writing audit records, and forgetting old ones."""
+
+from datetime import timedelta
+
+from django.utils import timezone
 
 from .context import current
 from .models import AuditEvent
@@ -27,3 +31,11 @@ def audit_record(action: str, *, target: str = "", success: bool = True, actor: 
         action=action, target=target[:1200], success=success,
         actor=(context.actor if actor is None else actor)[:150],
         client_address=context.client_address, detail=_scrub(detail or {}))
+
+
+def audit_prune(*, older_than_days: int) -> int:
+    """Delete records older than ``older_than_days`` (0 keeps everything); returns how many."""
+    if older_than_days <= 0:
+        return 0
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    return AuditEvent.objects.filter(time__lt=cutoff).delete()[0]

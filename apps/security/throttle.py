@@ -64,6 +64,14 @@ def login_failed(source: str | None = None) -> bool:
     return locked
 
 
+def login_failures_prune() -> int:
+    """Forget addresses whose count window and lock are both over; returns how many."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW)
+    return (LoginFailures.objects.filter(window_start__lt=stale)
+            .exclude(locked_until__gt=now).delete()[0])
+
+
 def on_login_failed(sender, credentials, request=None, **kwargs):
     login_failed()
 
