@@ -21,6 +21,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from apps.repositories.models import Repository
 from apps.security.authorization import authorize
+from apps.security.tokens import token_scope
 
 SERVICE = "repomgr"
 ISSUER = "repomgr"
@@ -62,7 +63,9 @@ def split_repository_name(full_name: str) -> tuple[str, str]:
 def granted_actions(user, scope: Scope) -> list[str]:
     """The requested actions of ``scope`` that ``user`` holds."""
     if scope.type == "registry" and scope.name == "catalog":
-        return ["*"] if "*" in scope.actions else []
+        # The catalog is listed by the user's own permissions, which a scoped access token
+        # would widen: such tokens get no catalog.
+        return ["*"] if "*" in scope.actions and token_scope(user) is None else []
     if scope.type != "repository":
         return []
     key, name = split_repository_name(scope.name)
@@ -90,6 +93,11 @@ def token_issue(*, user, scopes: list[Scope], service: str) -> dict:
     token = jwt.encode(claims, _signing_key(), algorithm=_ALGORITHM)
     issued = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"token": token, "access_token": token, "expires_in": TOKEN_TTL_SECS, "issued_at": issued}
+
+
+def token_allows_catalog(claims: dict) -> bool:
+    return any(entry.get("type") == "registry" and entry.get("name") == "catalog"
+               for entry in claims.get("access") or [])
 
 
 def token_allows(claims: dict, full_name: str, action: str) -> bool:

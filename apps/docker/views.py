@@ -18,7 +18,8 @@ from .errors import (BlobUnknown, Denied, DigestInvalid, ManifestTooLarge,
                      Unauthorized, Unsupported, error_response)
 from .manifests import MAX_MANIFEST_BYTES, OCI_INDEX
 from .references import check_name, check_tag, is_digest, parse_digest
-from .tokens import ACTIONS, SERVICE, RegistryTokenAuthentication, parse_scope, token_allows, token_issue
+from .tokens import (ACTIONS, SERVICE, RegistryTokenAuthentication, parse_scope, token_allows,
+                     token_allows_catalog, token_issue)
 
 MAX_PAGE = 1000
 _CONTENT_RANGE = re.compile(r"^(?:bytes )?(\d+)-(\d+)(?:/(?:\d+|\*))?$")
@@ -131,7 +132,10 @@ class CatalogView(RegistryView):
     scope = "registry:catalog:*"
 
     def get(self, request):
-        if not request.user.is_authenticated and not isinstance(request.auth, dict) \
+        claims = request.auth if isinstance(request.auth, dict) else None
+        if claims is not None and not token_allows_catalog(claims):
+            raise Unauthorized("the token does not grant the catalog")
+        if claims is None and not request.user.is_authenticated \
                 and not selectors.catalog(request.user, n=1, last=""):
             raise Unauthorized()
         n = _page_size(request.query_params)

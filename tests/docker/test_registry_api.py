@@ -196,3 +196,28 @@ def test_index_needs_its_manifests(server, admin_http):
     assert admin_http.put(url, data=body, headers={"Content-Type": OCI_INDEX}).status_code == 201
     got = admin_http.get(url, headers={"Accept": OCI_INDEX})
     assert got.content == body and got.headers["Content-Type"] == OCI_INDEX
+
+
+def test_scoped_access_token_stays_within_its_scope(server, http, admin_http):
+    from django.contrib.auth import get_user_model
+
+    from apps.security.tokens import token_create
+
+    _, secret = token_create(user=get_user_model().objects.get(username="admin"), read_only=True,
+                             repositories=["docker-local"])
+    image = make_image()
+    assert push_image(admin_http, server.url, "docker-local/scoped", image, "1").status_code == 201
+    token = http.get(f"{server.url}/v2/token", auth=("admin", secret), params={"scope": [
+        "repository:docker-local/scoped:pull,push,delete", "repository:docker-remote/x:pull",
+        "registry:catalog:*"]}).json()["token"]
+    import jwt
+
+    access = jwt.decode(token, options={"verify_signature": False})["access"]
+    assert access == [{"type": "repository", "name": "docker-local/scoped", "actions": ["pull"]}]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert http.get(f"{server.url}/v2/docker-local/scoped/manifests/1", headers=bearer).status_code == 200
+    assert http.delete(f"{server.url}/v2/docker-local/scoped/manifests/1", headers=bearer).status_code == 401
+    assert http.get(f"{server.url}/v2/_catalog", headers=bearer).status_code == 401
+    # The access token used directly (Basic) is held to its scope by authorize() too.
+    direct = http.post(f"{server.url}/v2/docker-local/scoped/blobs/uploads/", auth=("admin", secret))
+    assert direct.status_code == 403 and direct.json()["errors"][0]["code"] == "DENIED"
