@@ -44,6 +44,7 @@ def ldap_settings() -> dict:
         },
         "AUTH_LDAP_ALWAYS_UPDATE_USER": True,
         "AUTH_LDAP_CACHE_TIMEOUT": env_int("REPOMGR_LDAP_CACHE_SECONDS", 300),
+        "LDAP_RETRY_SECONDS": env_int("REPOMGR_LDAP_RETRY_SECONDS", 30),
     }
     if dn_template:
         values["AUTH_LDAP_USER_DN_TEMPLATE"] = dn_template

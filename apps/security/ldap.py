@@ -4,8 +4,10 @@ accounts never wait for the directory, and an unreachable directory is a clear, 
 from contextvars import ContextVar
 
 import ldap
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django_auth_ldap.backend import LDAPBackend, ldap_error
+from django.core.cache import cache
+from django_auth_ldap.backend import LDAPBackend, ldap_error, valid_cache_key
 from rest_framework.exceptions import APIException
 
 from apps.audit.services import audit_record
@@ -13,6 +15,9 @@ from apps.audit.services import audit_record
 # LDAP errors that mean "no answer from the directory", as opposed to "wrong password".
 _UNREACHABLE = (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.TIMELIMIT_EXCEEDED, ldap.CONNECT_ERROR)
 _errors: ContextVar[list | None] = ContextVar("repomgr_ldap_errors", default=None)
+# Once the directory failed to answer, logins fail at once for a while instead of each
+# waiting out the timeout (pip sends hundreds of requests).
+_DOWN_KEY = "repomgr:ldap:unreachable"
 
 
 class DirectoryUnavailable(APIException):
@@ -40,17 +45,29 @@ class DirectoryBackend(LDAPBackend):
         """
         if username and self._is_local_account(username):
             return None
+        if cache.get(_DOWN_KEY):
+            raise self._unavailable(username)
         token = _errors.set([])
         try:
             user = super().authenticate(request, username=username, password=password, **kwargs)
-            unreachable = [e for e in _errors.get() if isinstance(e, _UNREACHABLE)]
+            errors = _errors.get()
         finally:
             _errors.reset(token)
+        if errors and username:
+            # django-auth-ldap caches a failed DN search as "no such user": forget it, or the
+            # user would get "bad credentials" for AUTH_LDAP_CACHE_TIMEOUT after the outage.
+            cache.delete(valid_cache_key(f"django_auth_ldap.user_dn.{username.strip()}"))
+        unreachable = [e for e in errors if isinstance(e, _UNREACHABLE)]
         if user is None and unreachable:
-            audit_record("login", target=username or "", actor=username or "", success=False,
-                         detail={"via": "ldap", "error": "directory unreachable"})
-            raise DirectoryUnavailable()
+            cache.set(_DOWN_KEY, True, getattr(settings, "LDAP_RETRY_SECONDS", 30))
+            raise self._unavailable(username)
         return user
+
+    @staticmethod
+    def _unavailable(username: str | None) -> DirectoryUnavailable:
+        audit_record("login", target=username or "", actor=username or "", success=False,
+                     detail={"via": "ldap", "error": "directory unreachable"})
+        return DirectoryUnavailable()
 
     @staticmethod
     def _is_local_account(username: str) -> bool:

@@ -2,10 +2,12 @@
 dir, listening on 127.0.0.1 only, seeded with people and groups by ldapadd."""
 
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.livestack import free_port
@@ -83,6 +85,15 @@ class Slapd:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("slapd did not start")
+
+    @contextmanager
+    def frozen(self):
+        """The directory hangs (SIGSTOP: connections are accepted, nothing answers) inside the block."""
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

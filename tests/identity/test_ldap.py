@@ -105,7 +105,8 @@ def silent_directory():
 
 @pytest.fixture(scope="module")
 def outage_server(live_server_process, directory, silent_directory):
-    env = directory.server_env(REPOMGR_LDAP_SERVER_URI=silent_directory, REPOMGR_LDAP_TIMEOUT="1")
+    env = directory.server_env(REPOMGR_LDAP_SERVER_URI=silent_directory, REPOMGR_LDAP_TIMEOUT="1",
+                               REPOMGR_WORKERS="1")  # one process: one cache to remember the outage
     server = LiveServer(env=env, log_name="ldap-outage").start()
     yield server
     server.stop()
@@ -115,6 +116,9 @@ def test_unreachable_directory_is_a_clear_error_and_local_accounts_still_work(ou
     answer = requests.get(f"{outage_server.url}/api/security/token", auth=("lara", "lara-pass"), timeout=60)
     assert answer.status_code == 503
     assert "directory (LDAP) cannot be reached" in answer.json()["errors"][0]["message"]
+    # The next directory login fails at once: the directory is not asked again for a while.
+    again = requests.get(f"{outage_server.url}/api/security/token", auth=("lara", "lara-pass"), timeout=60)
+    assert again.status_code == 503
     assert requests.get(f"{outage_server.url}/api/security/users", auth=("admin", "password"),
                         timeout=60).status_code == 200
     browser = requests.Session()
@@ -122,3 +126,19 @@ def test_unreachable_directory_is_a_clear_error_and_local_accounts_still_work(ou
     page = browser.post(f"{outage_server.url}/ui/login/", timeout=60,
                         data={**form, "username": "lara", "password": "lara-pass"})
     assert "directory (LDAP) cannot be reached" in page.text and "sessionid" not in browser.cookies
+    assert outage_server.log().count("Caught LDAPError") == 1
+
+
+@pytest.fixture(scope="module")
+def recovering_server(live_server_process, directory):
+    env = directory.server_env(REPOMGR_LDAP_TIMEOUT="1", REPOMGR_LDAP_RETRY_SECONDS="0", REPOMGR_WORKERS="1")
+    server = LiveServer(env=env, log_name="ldap-recovery").start()
+    yield server
+    server.stop()
+
+
+def test_directory_users_log_in_again_as_soon_as_it_answers_again(recovering_server, directory, bootstrapped):
+    url = f"{recovering_server.url}/api/security/token"
+    with directory.frozen():
+        assert requests.get(url, auth=("nora", "nora-pass"), timeout=60).status_code == 503
+    assert requests.get(url, auth=("nora", "nora-pass"), timeout=60).status_code == 200
