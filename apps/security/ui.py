@@ -77,7 +77,8 @@ class TokenForm(forms.Form):
 
 @login_required
 def token_list(request):
-    """GET: your tokens and the form; POST: create one and show its secret, this once only."""
+    """GET: your tokens (an administrator: everyone's) and the form; POST: create one of your
+    own and show its secret, this once only."""
     form = TokenForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
@@ -88,7 +89,7 @@ def token_list(request):
             read_only=form.cleaned_data["read_only"], repositories=form.cleaned_data["repositories"])
         form = TokenForm()
     response = render(request, "security/tokens.html", {
-        "form": form, "tokens": tokens.tokens_visible(user=request.user).filter(user=request.user),
+        "form": form, "tokens": tokens.tokens_visible(user=request.user),
         "created": created[0] if created else None, "secret": created[1] if created else None})
     response["Cache-Control"] = "no-store"  # the page may hold a secret
     return response

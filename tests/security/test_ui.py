@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from apps.security.models import AccessToken
+from apps.security.tokens import token_create
 from tests.factories import make_repository, make_user
 from tests.security.browser import form_fields, form_login
 
@@ -81,3 +82,26 @@ def test_session_calls_to_the_rest_api_need_the_csrf_header(server, frank):
     ok = browser.post(f"{server.url}/api/security/token", data={"description": "mine"},
                       headers={"X-CSRFToken": browser.cookies["csrftoken"], "Referer": server.url})
     assert ok.status_code == 200
+
+
+def test_admins_see_and_revoke_everyones_tokens_on_the_page(server, frank):
+    _, secret = token_create(user=frank, description="franks-ci")
+    token = AccessToken.objects.get()
+    frank_page = form_login(server, "/ui/login/", "frank", "frank-pass").get(f"{server.url}/ui/tokens/")
+    admin = form_login(server, "/ui/login/", "admin", "password")
+    page = admin.get(f"{server.url}/ui/tokens/")
+    row = page.text.split(f'id="token-{token.token_id}"')[1]
+    assert "<td>frank</td>" in row and "franks-ci" in row and secret not in page.text
+    revoked = admin.post(f"{server.url}/ui/tokens/{token.token_id}/revoke/", data=form_fields(row),
+                         headers={"Referer": page.url})
+    assert "Token revoked." in revoked.text and not AccessToken.objects.exists()
+    assert "Owner" not in frank_page.text
+
+
+def test_users_cannot_revoke_others_tokens_from_the_page(server, frank):
+    token, _ = token_create(user=make_user("gus", "gus-pass"))
+    browser = form_login(server, "/ui/login/", "frank", "frank-pass")
+    page = browser.get(f"{server.url}/ui/tokens/")
+    answer = browser.post(f"{server.url}/ui/tokens/{token.token_id}/revoke/", data=form_fields(page.text),
+                          headers={"Referer": page.url})
+    assert "No such token." in answer.text and AccessToken.objects.filter(pk=token.pk).exists()
