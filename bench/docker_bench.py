@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,13 +78,12 @@ def start_repomgr(work: Path, database_url: str | None) -> Registry:
     return Registry("repomgr", url, "docker-local/bench", {"Authorization": f"Bearer {token}"}, process)
 
 
-def make_layers(work: Path, size_mb: int, count: int) -> list[tuple[Path, str]]:
-    """``count`` distinct files of ``size_mb`` random MB, with their digests."""
-    base = os.urandom(size_mb * 1024 * 1024)
+def make_layers(work: Path, base: bytes, count: int, run: int) -> list[tuple[Path, str]]:
+    """``count`` distinct files the size of ``base``, new for each run, with their digests."""
     layers = []
     for i in range(count):
         path = work / f"layer{i}"
-        data = i.to_bytes(8, "big") + base[8:]
+        data = run.to_bytes(4, "big") + i.to_bytes(4, "big") + base[8:]
         path.write_bytes(data)
         layers.append((path, "sha256:" + hashlib.sha256(data).hexdigest()))
     return layers
@@ -172,26 +172,39 @@ def measure(registry: Registry, layers, size: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=200)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--runs", type=int, default=3, help="figures are the median of the runs")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="an empty PostgreSQL database for repomgr (default: SQLite)")
     options = parser.parse_args()
+    subprocess.run(["sh", str(ROOT / "scripts" / "system-deps.sh"), "bench"], check=True)
+    (ROOT / "var").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="docker-bench-", dir=ROOT / "var"))
-    results = {}
+    size = options.size_mb * 1024 * 1024
+    results: dict[str, dict[str, list[float]]] = {}
+    registries = []
     try:
-        layers = make_layers(work, options.size_mb, 8)
-        size = options.size_mb * 1024 * 1024
-        for start in (start_distribution, lambda w: start_repomgr(w, options.database_url)):
-            registry = start(work)
-            try:
-                results[registry.label] = measure(registry, layers, size)
-            finally:
-                registry.stop()
+        registries = [start_distribution(work), start_repomgr(work, options.database_url)]
+        base = os.urandom(size)
+        for run in range(options.runs):
+            layers = make_layers(work, base, 8, run)
+            # Both stay up; who goes first alternates, so background load falls on both alike.
+            for registry in registries if run % 2 == 0 else registries[::-1]:
+                for figure, value in measure(registry, layers, size).items():
+                    results.setdefault(registry.label, {}).setdefault(figure, []).append(value)
     finally:
+        for registry in registries:
+            registry.stop()
         shutil.rmtree(work, ignore_errors=True)
+    print_table(results, options)
+
+
+def print_table(results: dict, options) -> None:
     labels = list(results)
-    print(f"| figure ({options.size_mb} MB layer) | " + " | ".join(labels) + " | repomgr / distribution |")
+    print(f"| figure ({options.size_mb} MB layer, median of {options.runs}) | "
+          + " | ".join(labels) + " | repomgr / distribution |")
     print("|---|" + "---|" * (len(labels) + 1))
     for figure in results[labels[0]]:
-        values = [results[label][figure] for label in labels]
+        values = [statistics.median(results[label][figure]) for label in labels]
         unit = "" if "req/s" in figure else " MB/s"
         print(f"| {figure} | " + " | ".join(f"{v:,.0f}{unit}" for v in values) + f" | {values[-1] / values[0]:.2f} |")
 

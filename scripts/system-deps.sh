@@ -15,6 +15,8 @@ packages_test="$packages_test skopeo umoci podman buildah crun uidmap fuse-overl
 
 # Benchmarks (bench/): nginx is the peer that serves the same bytes; curl is the client.
 packages_bench="$packages_run nginx curl"
+# The Docker benchmark's peer (CNCF distribution) and ab for manifest requests/s.
+packages_bench="$packages_bench docker-registry apache2-utils"
 
 eval "wanted=\$packages_$profile"
 missing=""

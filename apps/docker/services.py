@@ -148,7 +148,12 @@ def upload_finish(*, session: UploadSession, digest: Digest, stream, length: int
         upload_append(session=session, stream=stream, length=length)
         session.refresh_from_db()
     try:
-        with _SessionSpool(session) as spool:
+        try:
+            spool = _SessionSpool(session)
+        except FileNotFoundError:
+            # Sessions keep their bytes under the data dir: nodes must share it (or be sticky).
+            raise BlobUploadUnknown("the upload's data is not on this server") from None
+        with spool:
             return _ingest(session.repository, session.name, digest, spool, username)
     finally:
         upload_cancel(session=session)
