@@ -21,6 +21,7 @@ from apps.packages.selectors import artifact_find
 
 from .distributions import normalize
 from .models import PypiFile, PypiPage, PypiVirtualPolicy
+from .pagefiles import pages_forget, pages_write
 from .pages import ProjectIndex, render_project, render_project_list, sorted_versions
 from .selectors import (local_project_index, local_project_names, project_serials,
                         pypi_file_find, repository_serial)
@@ -71,7 +72,8 @@ def project_page(user, repository: Repository, project: str) -> PypiPage | None:
     if not sources:
         return None
     plan = _plan(repository, project, sources)
-    page = PypiPage.objects.filter(repository=repository, project=project, variant=plan.variant).first()
+    page = (PypiPage.objects.filter(repository=repository, project=project, variant=plan.variant)
+            .defer("html", "json").first())
     if page is not None and page.state == plan.state:
         return page
     index = _build_index(plan)
@@ -81,7 +83,8 @@ def project_page(user, repository: Repository, project: str) -> PypiPage | None:
         index.serial = plan.serials[repository.pk]
     else:
         index.serial = (page.serial if page else 0) + 1
-    return _store(repository, project, plan.variant, plan.state, index.serial, render_project(index))
+    return _store(repository, project, plan.variant, plan.state, index.serial, render_project(index),
+                  replaces=page)
 
 
 def _plan(repository, project, sources) -> _Plan:
@@ -162,7 +165,8 @@ def project_list_page(user, repository: Repository) -> PypiPage | None:
             tag += _remote_list_state(source)
         parts.append(tag)
     state, variant = "|".join(parts), ",".join(str(s.pk) for s in sources)
-    page = PypiPage.objects.filter(repository=repository, project="", variant=variant).first()
+    page = (PypiPage.objects.filter(repository=repository, project="", variant=variant)
+            .defer("html", "json").first())
     if page is not None and page.state == state:
         return page
     names: set[str] = set()
@@ -173,7 +177,8 @@ def project_list_page(user, repository: Repository) -> PypiPage | None:
             continue
         names.update(n for n in found if repository_accepts(source, n))
     serial = serials.get(repository.pk) or ((page.serial if page else 0) + 1)
-    return _store(repository, "", variant, state, serial, render_project_list(sorted(names), serial))
+    return _store(repository, "", variant, state, serial, render_project_list(sorted(names), serial),
+                  replaces=page)
 
 
 def _remote_list_state(source) -> str:
@@ -187,7 +192,7 @@ def _remote_list_state(source) -> str:
     return str(fetched.timestamp()) if fetched else "-"
 
 
-def _store(repository, project, variant, state, serial, rendered) -> PypiPage:
+def _store(repository, project, variant, state, serial, rendered, *, replaces) -> PypiPage:
     values = {"state": state, "serial": serial, "html": rendered.html, "json": rendered.json,
               "etag": rendered.etag}
     try:
@@ -196,6 +201,9 @@ def _store(repository, project, variant, state, serial, rendered) -> PypiPage:
                 repository=repository, project=project, variant=variant, defaults=values)
     except IntegrityError:  # a concurrent build stored it first: ours is as good
         page = PypiPage(repository=repository, project=project, variant=variant, **values)
+    pages_write(page)
+    if replaces is not None and replaces.etag != page.etag:
+        pages_forget(replaces.etag)
     return page
 
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 
-from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.http import FileResponse, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.utils.cache import get_conditional_response
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
@@ -29,6 +29,8 @@ from .coremetadata import core_metadata_resolve
 from .distributions import normalize, parse_filename, valid_project_name
 from .indexes import allowlist, file_resolve, project_list_page, project_page
 from .jsonapi import project_json
+from .pagefiles import page_file
+from .models import PypiPage
 from .negotiation import OFFERED, choose_content_type, is_json
 from .upload import upload_parse
 
@@ -84,15 +86,24 @@ def _negotiated(request) -> str:
 
 
 def _page_response(request, page, content_type: str) -> HttpResponse:
-    json_wanted = is_json(content_type)
-    etag = f'"{page.etag}-{"j" if json_wanted else "h"}"'
-    headers = {"ETag": etag, "Vary": "Accept", "X-PyPI-Last-Serial": str(page.serial),
-               "Cache-Control": "max-age=0, must-revalidate"}
+    kind = "json" if is_json(content_type) else "html"
+    etag = f'"{page.etag}-{kind[0]}"'
     not_modified = get_conditional_response(request, etag=etag)
-    response = not_modified or HttpResponse(bytes(page.json if json_wanted else page.html),
-                                            content_type=content_type)
-    for name, value in headers.items():
-        response[name] = value
+    if not_modified is not None:
+        response = not_modified
+    else:
+        path = page_file(page, kind)
+        if path is None:  # rebuilt since it was read: answer the newer version
+            page = PypiPage.objects.get(pk=page.pk)
+            etag = f'"{page.etag}-{kind[0]}"'
+            response = HttpResponse(bytes(getattr(page, kind)), content_type=content_type)
+        else:
+            response = FileResponse(open(path, "rb"), content_type=content_type)
+            del response["Content-Disposition"]
+    response["ETag"] = etag
+    response["Vary"] = "Accept"
+    response["X-PyPI-Last-Serial"] = str(page.serial)
+    response["Cache-Control"] = "max-age=0, must-revalidate"
     return response
 
 
@@ -137,7 +148,7 @@ class FileView(PypiView):
         if resolved is None:
             unreadable(request.user, repository, f"{name}/{filename}")
         if not isinstance(resolved.result, Artifact):
-            return live_response(resolved.result, filename, "application/octet-stream")
+            return live_response(HeldBackStream(resolved.result), filename, "application/octet-stream")
         if request.method == "GET":
             artifact_record_download(resolved.result)
         return artifact_response(request, resolved.result, content_type="application/octet-stream")
@@ -156,6 +167,28 @@ class FileView(PypiView):
             metadata, content_type="application/octet-stream")
         response["ETag"] = etag
         return response
+
+
+class HeldBackStream:
+    """A live upstream download whose last chunk is sent only once the whole file verified
+    against the upstream's hash: a client never receives a complete file that failed."""
+
+    def __init__(self, download):
+        self.download, self.size = download, download.size
+
+    def __iter__(self):
+        held = None
+        for chunk in self.download:
+            if held is not None:
+                yield held
+            held = chunk
+        if held is not None:  # reached only when the download was verified and stored
+            yield held
+
+    def close(self) -> None:
+        close = getattr(self.download, "close", None)
+        if close is not None:
+            close()
 
 
 class UploadView(PypiView):

@@ -119,3 +119,27 @@ def test_upstream_404_is_remembered_and_offline_serves_only_the_cache(server, up
     assert page(server, "up-remote", "ext-lib").status_code == 200
     assert page(server, "up-remote", "ext-tool").status_code == 404
     assert sum(upstream.hits.values()) == before
+
+
+def test_html_only_upstream_and_a_file_that_fails_verification(server, tmp_path):
+    index = StaticIndex(html_only=True)
+    index.add(make_wheel(tmp_path, "plain-lib", "1.0"), requires_python=">=3.9", yanked="old")
+    (tmp_path / "bad").mkdir()
+    index.add(make_wheel(tmp_path / "bad", "plain-lib", "2.0", filler=3_000_000), wrong_sha256=True)
+    index.start()
+    try:
+        make_repository("html-remote", "remote", "pypi", url=index.url + "/simple/")
+        files = {f["filename"]: f for f in page(server, "html-remote", "plain-lib").json()["files"]}
+        one = files["plain_lib-1.0-py3-none-any.whl"]
+        assert one["requires-python"] == ">=3.9" and one["yanked"] == "old"
+        assert one["core-metadata"]["sha256"] == index.projects["plain-lib"][0]["core-metadata"]["sha256"]
+        assert "upload-time" not in one  # an HTML upstream does not say; nothing is made up
+
+        bad_url = f"{server.url}/api/pypi/html-remote/packages/plain-lib/plain_lib-2.0-py3-none-any.whl"
+        # The bytes stream as they arrive, but the last of them only after verification: the
+        # client sees a broken transfer, never a complete file that failed.
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            requests.get(bad_url, timeout=30)
+        assert not Artifact.objects.filter(path__endswith="plain_lib-2.0-py3-none-any.whl").exists()
+    finally:
+        index.stop()

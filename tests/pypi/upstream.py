@@ -48,7 +48,7 @@ class StaticIndex:
         return entry
 
     # --- serving ----------------------------------------------------------------------------
-    def start(self) -> "StaticIndex":
+    def start(self, port: int = 0) -> "StaticIndex":
         index = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -66,7 +66,8 @@ class StaticIndex:
                     index.hits[self.path] += 1
                 index._answer(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ThreadingHTTPServer.request_queue_size = 128
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

@@ -1,0 +1,62 @@
+"""Stored simple pages as node-local files, so that gunicorn sends them with sendfile.
+
+The database holds every page; a file here is only a copy, named by the page's ETag plus its
+representation, so a name always means the same bytes: written once per node and page
+version, safe to lose, never needed for correctness (DESIGN.md §7)."""
+
+import os
+import tempfile
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+
+from .models import PypiPage
+
+KINDS = ("html", "json")
+
+
+@cache
+def pages_dir() -> Path:
+    folder = Path(settings.DATA_DIR) / "cache" / "pypi-pages"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def page_file(page: PypiPage, kind: str) -> Path | None:
+    """The local file holding ``page``'s ``kind`` body, written on first use; None when the page
+    changed in the database since ``page`` was read (the caller reads it again)."""
+    path = pages_dir() / f"{page.etag}.{kind}"
+    if path.exists():
+        return path
+    if kind in page.get_deferred_fields():
+        body = (PypiPage.objects.filter(pk=page.pk, etag=page.etag)
+                .values_list(kind, flat=True).first())
+        if body is None:
+            return None
+    else:
+        body = getattr(page, kind)
+    _write(path, bytes(body))
+    return path
+
+
+def pages_write(page: PypiPage) -> None:
+    """Write a freshly built page's files, and drop this node's copies of the version it replaces."""
+    for kind in KINDS:
+        _write(pages_dir() / f"{page.etag}.{kind}", bytes(getattr(page, kind)))
+
+
+def pages_forget(etag: str) -> None:
+    for kind in KINDS:
+        try:
+            os.unlink(pages_dir() / f"{etag}.{kind}")
+        except FileNotFoundError:
+            pass
+
+
+def _write(path: Path, body: bytes) -> None:
+    # Aside, then renamed into place: a reader never sees half a page.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".page-")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(body)
+    os.replace(temporary, path)
