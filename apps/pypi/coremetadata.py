@@ -18,21 +18,20 @@ from .indexes import file_resolve
 def core_metadata_resolve(user, repository, project: str, filename: str) -> bytes | None:
     """The core metadata of ``filename``, or None when the file is not there for ``user`` or
     carries none. Raises UpstreamUnavailable."""
-    resolved = file_resolve(user, repository, project, filename, fetch=False)
+    resolved = file_resolve(user, repository, project, filename, fetch=False, need_upstream=True)
     if resolved is not None and resolved.pypi_file is not None:
         return bytes(resolved.pypi_file.core_metadata) or None
     if not filename.endswith(".whl"):
         return None
-    if resolved is not None:  # a cached remote wheel answers without its upstream
-        return _extract(resolved.result, filename)
-    resolved = file_resolve(user, repository, project, filename, fetch=False, need_upstream=True)
-    upstream = resolved.upstream if resolved else None
-    if upstream is not None and upstream.core_metadata:
-        return _upstream_metadata(resolved.source, filename, upstream)
-    resolved = file_resolve(user, repository, project, filename)
     if resolved is None:
         return None
-    return _extract(_complete(resolved), filename)
+    if isinstance(resolved.result, Artifact):  # a cached remote wheel answers without its upstream
+        return _extract(resolved.result, filename)
+    upstream = resolved.upstream
+    if upstream.core_metadata:
+        return _upstream_metadata(resolved.source, filename, upstream)
+    resolved = file_resolve(user, repository, project, filename)
+    return _extract(_complete(resolved), filename) if resolved is not None else None
 
 
 def _upstream_metadata(source, filename: str, upstream) -> bytes | None:

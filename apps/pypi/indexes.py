@@ -212,7 +212,7 @@ def _store(repository, project, variant, state, serial, rendered, *, replaces) -
 @dataclass
 class ResolvedFile:
     source: Repository
-    result: object  # an Artifact, or a live download (Download / Follower)
+    result: object  # an Artifact, a live download (Download / Follower), or None: upstream facts only
     pypi_file: PypiFile | None = None
     upstream: UpstreamFile | None = None
 
@@ -220,9 +220,10 @@ class ResolvedFile:
 def file_resolve(user, repository: Repository, project: str, filename: str, *,
                  fetch: bool = True, need_upstream: bool = False) -> ResolvedFile | None:
     """Where ``filename`` of ``project`` comes from for ``user``: the first readable source
-    holding it, fetching from an upstream when ``fetch`` allows (``need_upstream`` also reads
-    the upstream's facts of a cached file). None when nobody has it. Raises
-    UpstreamUnavailable when the file is not cached and its upstream cannot be reached."""
+    holding it, fetching from an upstream when ``fetch`` allows; with ``need_upstream`` and no
+    fetch, an uncached remote file resolves to its upstream facts (``result`` None). None when
+    nobody has it. Raises UpstreamUnavailable when the file is not cached and its upstream
+    cannot be reached."""
     path = artifact_path(project, filename)
     sources = sources_for(user, repository, path)
     hide_remotes = False
@@ -242,19 +243,16 @@ def file_resolve(user, repository: Repository, project: str, filename: str, *,
 
 
 def _remote_resolve(source, project, filename, path, fetch, need_upstream) -> ResolvedFile | None:
+    """A remote member's file: the cached artifact; else, when ``fetch``, a live download; else,
+    when ``need_upstream``, what the upstream says of it (result None)."""
     artifact = artifact_find(source, path)
-    if artifact is not None and not need_upstream:
-        return ResolvedFile(source, artifact)
-    try:
-        index = remote_project_index(source, project)
-    except UpstreamUnavailable:
-        if artifact is None:
-            raise
-        index = None
-    upstream = index.files.get(filename) if index else None
     if artifact is not None:
-        return ResolvedFile(source, artifact, upstream=upstream)
-    if upstream is None or not fetch:
+        return ResolvedFile(source, artifact)
+    index = remote_project_index(source, project)
+    upstream = index.files.get(filename) if index else None
+    if upstream is None:
         return None
+    if not fetch:
+        return ResolvedFile(source, None, upstream=upstream) if need_upstream else None
     result = remote_file(source, path, upstream.url, sha256=upstream.sha256)
     return ResolvedFile(source, result, upstream=upstream) if result is not None else None
