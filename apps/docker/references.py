@@ -62,6 +62,12 @@ def digest_of(data: bytes, algorithm: str = "sha256") -> Digest:
 # --- layout: artifact paths of registry content inside a repository ------------------------
 # Image names never have a component starting with '_', so these folders cannot clash with one.
 
+def image_folder(name: str) -> str:
+    """The path permission and include/exclude patterns are matched against for an image: its
+    folder, so that 'team/**' and 'team/app/**' (Artifactory's usual form) both admit team/app."""
+    return name + "/"
+
+
 def blob_path(name: str, digest: Digest) -> str:
     return f"{name}/_blobs/{digest.algorithm}__{digest.hex}"
 

@@ -11,16 +11,17 @@ from apps.repositories.selectors import repository_accepts, resolution_order
 from apps.security.authorization import authorize
 
 from .models import Manifest, Tag
-from .references import Digest, blob_path, is_digest
+from .references import Digest, blob_path, image_folder, is_digest
 
 
 def image_sources(user, repository: Repository, name: str) -> list[Repository]:
     """The non-virtual repositories a pull of ``name`` may come from, in resolution order."""
     candidates = resolution_order(repository) if repository.is_virtual else [repository]
-    if not repository_accepts(repository, name):
+    folder = image_folder(name)
+    if not repository_accepts(repository, folder):
         return []
     return [member for member in candidates
-            if repository_accepts(member, name) and authorize(user, "read", member, name)]
+            if repository_accepts(member, folder) and authorize(user, "read", member, folder)]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,9 @@ def manifest_find(repository: Repository, name: str, reference: str) -> StoredMa
     with connection.cursor() as cursor:
         cursor.execute(sql, [repository.pk, name, reference])
         row = cursor.fetchone()
-    return StoredManifest(*row) if row else None
+    if row is None or not _bytes_match(row[0], row[3]):
+        return None
+    return StoredManifest(*row)
 
 
 def docker_repository(key: str) -> Repository | None:
@@ -74,17 +77,23 @@ def manifests_present(repository: Repository, name: str, digests: list[str]) -> 
                .values_list("digest", flat=True))
 
 
+def _bytes_match(digest: str, sha256: str) -> bool:
+    # The raw artifact API can put other bytes at a registry path: never serve them as this digest.
+    return not digest.startswith("sha256:") or digest[7:] == sha256
+
+
 def blob_find(repository: Repository, name: str, digest: Digest) -> Artifact | None:
-    return (Artifact.objects.select_related("blob")
-            .filter(repository=repository, path=blob_path(name, digest)).first())
+    artifact = (Artifact.objects.select_related("blob")
+                .filter(repository=repository, path=blob_path(name, digest)).first())
+    return artifact if artifact is not None and _bytes_match(str(digest), artifact.blob.sha256) else None
 
 
 def blobs_present(repository: Repository, name: str, digests: list[Digest]) -> dict[str, int]:
     """{digest: size} of the blobs among ``digests`` linked to the image."""
     paths = {blob_path(name, d): str(d) for d in digests}
     found = (Artifact.objects.filter(repository=repository, path__in=list(paths))
-             .values_list("path", "blob__size"))
-    return {paths[path]: size for path, size in found}
+             .values_list("path", "blob__size", "blob__sha256"))
+    return {paths[path]: size for path, size, sha256 in found if _bytes_match(paths[path], sha256)}
 
 
 def tags_list(repositories: list[Repository], name: str) -> set[str]:
@@ -103,7 +112,7 @@ def catalog(user, *, n: int | None, last: str) -> list[str]:
             .values_list("repository_id", "name").distinct())
     names = sorted(
         f"{repositories[pk].key}/{name}" for pk, name in rows
-        if authorize(user, "read", repositories[pk], name))
+        if authorize(user, "read", repositories[pk], image_folder(name)))
     names = [full for full in names if full > last] if last else names
     return names if n is None else names[:n]
 

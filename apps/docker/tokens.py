@@ -23,6 +23,8 @@ from apps.repositories.models import Repository
 from apps.security.authorization import authorize
 from apps.security.tokens import token_scope
 
+from .references import image_folder
+
 SERVICE = "repomgr"
 ISSUER = "repomgr"
 TOKEN_TTL_SECS = 900
@@ -74,7 +76,7 @@ def granted_actions(user, scope: Scope) -> list[str]:
         return []
     wanted = ACTIONS.keys() if "*" in scope.actions else scope.actions
     return [action for action in wanted
-            if action in ACTIONS and authorize(user, ACTIONS[action], repository, name)]
+            if action in ACTIONS and authorize(user, ACTIONS[action], repository, image_folder(name))]
 
 
 def token_issue(*, user, scopes: list[Scope], service: str) -> dict:

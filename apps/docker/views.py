@@ -17,7 +17,7 @@ from .errors import (BlobUnknown, Denied, DigestInvalid, ManifestTooLarge,
                      ManifestUnknown, NameUnknown, PaginationNumberInvalid, RangeInvalid,
                      Unauthorized, Unsupported, error_response)
 from .manifests import MAX_MANIFEST_BYTES, OCI_INDEX
-from .references import check_name, check_tag, is_digest, parse_digest
+from .references import check_name, check_tag, image_folder, is_digest, parse_digest
 from .tokens import (ACTIONS, SERVICE, RegistryTokenAuthentication, parse_scope, token_allows,
                      token_allows_catalog, token_issue)
 
@@ -65,7 +65,7 @@ class RegistryView(APIView):
         user, claims = self.request.user, self.request.auth
         if isinstance(claims, dict) and not token_allows(claims, full_name, action):
             raise Unauthorized(f"the token does not grant {action} on {full_name}")
-        if not authorize(user, ACTIONS[action], repository, name):
+        if not authorize(user, ACTIONS[action], repository, image_folder(name)):
             if not user.is_authenticated:
                 raise Unauthorized()
             raise Denied(f"'{user.get_username()}' may not {action} {full_name}")

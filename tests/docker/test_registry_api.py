@@ -221,3 +221,30 @@ def test_scoped_access_token_stays_within_its_scope(server, http, admin_http):
     # The access token used directly (Basic) is held to its scope by authorize() too.
     direct = http.post(f"{server.url}/v2/docker-local/scoped/blobs/uploads/", auth=("admin", secret))
     assert direct.status_code == 403 and direct.json()["errors"][0]["code"] == "DENIED"
+
+
+def test_permission_patterns_name_the_image_folder(server, http, admin_http):
+    from tests.factories import grant, make_user
+
+    image = make_image()
+    for name in ("team/app", "team/other"):
+        assert push_image(admin_http, server.url, f"docker-local/{name}", image, "1").status_code == 201
+    make_user("dev")
+    grant("team-app", repositories=["docker-local"], users={"dev": ["read"]}, include=["team/app/**"])
+    from apps.security.models import SecuritySettings
+
+    SecuritySettings.objects.update(anonymous_access=False)
+    dev = ("dev", "secret-pass")
+    assert http.get(f"{server.url}/v2/docker-local/team/app/manifests/1", auth=dev).status_code == 200
+    hidden = http.get(f"{server.url}/v2/docker-local/team/other/manifests/1", auth=dev)
+    assert hidden.status_code == 403 and hidden.json()["errors"][0]["code"] == "DENIED"
+    catalog = http.get(f"{server.url}/v2/_catalog", auth=dev).json()["repositories"]
+    assert catalog == ["docker-local/team/app"]
+
+
+def test_bytes_put_at_a_registry_path_by_other_means_are_never_served(server, admin_http):
+    genuine = b"the real layer"
+    admin_http.put(f"{server.url}/docker-local/team/raw/_blobs/sha256__{sha256(genuine)[7:]}",
+                   data=b"something else")
+    got = admin_http.get(f"{server.url}/v2/docker-local/team/raw/blobs/{sha256(genuine)}")
+    assert got.status_code == 404 and got.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
