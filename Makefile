@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 export REPOMGR_DATA_DIR ?= $(CURDIR)/var
+# The suite empties its blob store and temp dir on start: keep it apart from `make run`'s data.
+TEST_DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: run test lint bootstrap system-deps test-system-deps clean
 
@@ -27,7 +29,7 @@ run: bootstrap
 	exec $(VENV)/bin/honcho --no-prefix -f Procfile start
 
 test: $(VENV)/.test-deps
-	REPOMGR_DATA_DIR=$(CURDIR)/var/test $(PY) -m pytest $(PYTEST_ARGS)
+	REPOMGR_DATA_DIR=$(TEST_DATA_DIR) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-deps
 	$(PY) manage.py makemigrations --check --dry-run

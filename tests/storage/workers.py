@@ -34,10 +34,13 @@ def empty_broker(broker: str) -> None:
 
 
 def send_task(broker: str, name: str, **kwargs) -> None:
+    """Queue a task on ``broker`` (named outright: a CELERY_BROKER_URL in the environment
+    would otherwise win over Celery's ``broker`` argument)."""
     options = embedded_broker_options() if broker == "filesystem://" else {}
-    app = Celery("repomgr-test", broker=broker, broker_transport_options=options)
+    app = Celery("repomgr-test")
     try:
-        app.send_task(name, kwargs=kwargs)
+        with app.connection_for_write(broker, transport_options=options) as connection:
+            app.send_task(name, kwargs=kwargs, connection=connection)
     finally:
         app.close()
 
