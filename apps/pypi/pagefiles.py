@@ -4,6 +4,7 @@ The database holds every page; a file here is only a copy, named by the page's E
 representation, so a name always means the same bytes: written once per node and page
 version, safe to lose, never needed for correctness (DESIGN.md §7)."""
 
+import gzip
 import os
 import tempfile
 from functools import cache
@@ -23,10 +24,11 @@ def pages_dir() -> Path:
     return folder
 
 
-def page_file(page: PypiPage, kind: str) -> Path | None:
-    """The local file holding ``page``'s ``kind`` body, written on first use; None when the page
-    changed in the database since ``page`` was read (the caller reads it again)."""
-    path = pages_dir() / f"{page.etag}.{kind}"
+def page_file(page: PypiPage, kind: str, *, gzipped: bool = False) -> Path | None:
+    """The local file holding ``page``'s ``kind`` body (gzip-compressed when asked), written on
+    first use; None when the page changed in the database since ``page`` was read (the caller
+    reads it again)."""
+    path = _path(page.etag, kind, gzipped)
     if path.exists():
         return path
     if kind in page.get_deferred_fields():
@@ -36,22 +38,33 @@ def page_file(page: PypiPage, kind: str) -> Path | None:
             return None
     else:
         body = getattr(page, kind)
-    _write(path, bytes(body))
+    _write_both(page.etag, kind, bytes(body))
     return path
 
 
 def pages_write(page: PypiPage) -> None:
-    """Write a freshly built page's files, and drop this node's copies of the version it replaces."""
+    """Write a freshly built page's files."""
     for kind in KINDS:
-        _write(pages_dir() / f"{page.etag}.{kind}", bytes(getattr(page, kind)))
+        _write_both(page.etag, kind, bytes(getattr(page, kind)))
 
 
 def pages_forget(etag: str) -> None:
+    """Drop this node's copies of a page version that was replaced."""
     for kind in KINDS:
-        try:
-            os.unlink(pages_dir() / f"{etag}.{kind}")
-        except FileNotFoundError:
-            pass
+        for gzipped in (False, True):
+            try:
+                os.unlink(_path(etag, kind, gzipped))
+            except FileNotFoundError:
+                pass
+
+
+def _path(etag: str, kind: str, gzipped: bool) -> Path:
+    return pages_dir() / f"{etag}.{kind}{'.gz' if gzipped else ''}"
+
+
+def _write_both(etag: str, kind: str, body: bytes) -> None:
+    _write(_path(etag, kind, True), gzip.compress(body, compresslevel=6, mtime=0))
+    _write(_path(etag, kind, False), body)
 
 
 def _write(path: Path, body: bytes) -> None:

@@ -86,22 +86,26 @@ def _negotiated(request) -> str:
 
 
 def _page_response(request, page, content_type: str) -> HttpResponse:
+    """A stored page: 304 on a matching ETag, else its bytes by sendfile, gzip-compressed for
+    clients that accept it (pip and uv do)."""
     kind = "json" if is_json(content_type) else "html"
-    etag = f'"{page.etag}-{kind[0]}"'
-    not_modified = get_conditional_response(request, etag=etag)
-    if not_modified is not None:
-        response = not_modified
-    else:
-        path = page_file(page, kind)
-        if path is None:  # rebuilt since it was read: answer the newer version
+    gzipped = "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "")
+    tag = kind[0] + ("z" if gzipped else "")
+    etag = f'"{page.etag}-{tag}"'
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        path = page_file(page, kind, gzipped=gzipped)
+        if path is None:  # rebuilt since it was read: answer the newer version, uncompressed
             page = PypiPage.objects.get(pk=page.pk)
-            etag = f'"{page.etag}-{kind[0]}"'
+            etag, gzipped = f'"{page.etag}-{kind[0]}"', False
             response = HttpResponse(bytes(getattr(page, kind)), content_type=content_type)
         else:
             response = FileResponse(open(path, "rb"), content_type=content_type)
             del response["Content-Disposition"]
+        if gzipped:
+            response["Content-Encoding"] = "gzip"
     response["ETag"] = etag
-    response["Vary"] = "Accept"
+    response["Vary"] = "Accept, Accept-Encoding"
     response["X-PyPI-Last-Serial"] = str(page.serial)
     response["Cache-Control"] = "max-age=0, must-revalidate"
     return response

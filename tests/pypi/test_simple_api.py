@@ -1,6 +1,7 @@
 """The simple API, files, PEP 658 metadata and the JSON API of a local repository, checked
 field by field over HTTP against a live server."""
 
+import gzip
 import hashlib
 import re
 import zipfile
@@ -104,6 +105,14 @@ def test_etag_304_and_serial_moves_on_change(server, http, admin_http, uploaded)
     assert again.status_code == 304 and again.content == b""
     html_etag = http.get(simple(server)).headers["ETag"]
     assert html_etag != etag
+
+    # pip and uv (and requests) accept gzip: the same page, compressed, under its own ETag.
+    compressed = http.get(simple(server), headers={**JSON_ACCEPT, "Accept-Encoding": "gzip"}, stream=True)
+    assert compressed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(compressed.raw.read()) == first.content
+    plain = http.get(simple(server), headers={**JSON_ACCEPT, "Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.content == first.content
+    assert plain.headers["ETag"] != compressed.headers["ETag"]
 
     yank = admin_http.patch(f"{server.url}/api/pypi/pypi-local/pypi/demo-pkg/1.0",
                             json={"yanked": True, "yanked_reason": "broken build"})
