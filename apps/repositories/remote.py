@@ -55,7 +55,7 @@ def upstream_session() -> requests.Session:
 def upstream_get(repository: Repository, url: str, *, stream: bool = False,
                  headers: dict | None = None, auth=None) -> requests.Response:
     """GET ``url`` with the repository's credentials and timeout. Raises UpstreamUnavailable
-    on a network failure or a 5xx answer.
+    on a network failure, a 5xx answer or a 429 (rate limited: Docker Hub's pull limits).
 
     ``auth`` (a requests auth object) replaces plain Basic credentials, for upstreams with
     their own dance (a Docker registry's bearer tokens)."""
@@ -66,7 +66,7 @@ def upstream_get(repository: Repository, url: str, *, stream: bool = False,
                                           timeout=repository.socket_timeout_secs)
     except requests.RequestException as exc:
         raise UpstreamUnavailable(f"Upstream of '{repository.key}' is unreachable") from exc
-    if response.status_code >= 500:
+    if response.status_code >= 500 or response.status_code == 429:
         response.close()
         raise UpstreamUnavailable(
             f"Upstream of '{repository.key}' answered {response.status_code}")

@@ -2,6 +2,7 @@
 caching, one upstream fetch for many simultaneous clients, 'library/' for single names, the
 cache answering while the upstream is down, and another repomgr (with token auth) as upstream."""
 
+import http.server
 import json
 import threading
 
@@ -117,3 +118,45 @@ def test_another_repomgr_with_token_auth_as_upstream(server, admin_http):
     refused = admin_http.get(f"{server.url}/v2/mirror-wrong/private/app/manifests/7", headers=ACCEPT)
     assert refused.status_code == 404
     assert json.loads(got.content)["layers"][0]["digest"] == sha256(layer)
+
+
+class RateLimitedRegistry:
+    """A registry serving one image, which can be switched to answer everything with 429."""
+
+    def __init__(self, image, name: str, tag: str):
+        self.limited = False
+        documents = {f"/v2/{name}/manifests/{tag}": (OCI_MANIFEST, image.manifest),
+                     f"/v2/{name}/manifests/{image.digest}": (OCI_MANIFEST, image.manifest)}
+        documents.update({f"/v2/{name}/blobs/{sha256(b)}": ("application/octet-stream", b) for b in image.blobs})
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                content_type, body = documents.get(self.path, ("application/json", b"{}"))
+                status = 429 if outer.limited else (200 if self.path in documents else 404)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_rate_limited_upstream_is_an_outage_not_a_miss(server, http):
+    image = make_image(layer_sizes=(1_000,))
+    upstream = RateLimitedRegistry(image, "library/busybox", "1.36")
+    try:
+        make_repository("hub", "remote", "docker", url=upstream.url, metadata_retrieval_cache_secs=0)
+        url = f"{server.url}/v2/hub/busybox/manifests/1.36"
+        assert http.get(url, headers=ACCEPT).content == image.manifest
+        upstream.limited = True
+        again = http.get(url, headers=ACCEPT)
+        assert again.status_code == 200 and again.content == image.manifest
+    finally:
+        upstream.server.shutdown()
