@@ -48,11 +48,18 @@ def blob_ingest(spool: Spool, *, expected: dict[str, str] | None = None) -> Blob
 
 
 def blob_by_checksum(*, sha256: str = "", sha1: str = "", md5: str = "") -> Blob | None:
-    """A stored blob with any of the given checksums (for deploy-by-checksum), else None."""
+    """A stored blob with any of the given checksums (for deploy-by-checksum), else None.
+
+    The blob counts as just ingested, so garbage collection leaves it to the deploy that
+    follows; one being collected right now waits for that to finish and is then not found.
+    """
     for field, value in (("sha256", sha256), ("sha1", sha1), ("md5", md5)):
-        if value:
-            blob = Blob.objects.filter(**{field: value.strip().lower()}).first()
+        if not value:
+            continue
+        with transaction.atomic():
+            blob = Blob.objects.select_for_update().filter(**{field: value.strip().lower()}).first()
             if blob is not None:
+                Blob.objects.filter(pk=blob.pk).update(touched=timezone.now())
                 return blob
     return None
 
