@@ -7,6 +7,9 @@ import subprocess
 
 import pytest
 
+from apps.repositories.models import Repository
+from apps.repositories.services import repository_update
+from tests.docker.upstream import DistributionRegistry
 from tests.factories.docker import make_image, sha256, write_oci_layout
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
@@ -71,3 +74,26 @@ def test_wrong_credentials_are_refused(server, tmp_path):
         capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "unauthorized" in done.stderr.lower() or "401" in done.stderr
+
+
+@pytest.mark.skipif(not DistributionRegistry.available(), reason="docker-registry is not installed")
+def test_remote_and_virtual_pull_through_keep_digests(server, tmp_path):
+    upstream = DistributionRegistry(tmp_path / "upstream").start()
+    try:
+        repository_update(Repository.objects.get(key="docker-remote"), url=upstream.url)
+        image = make_image(layer_sizes=(80_000,))
+        source = write_oci_layout(tmp_path / "in", image, "3.20")
+        skopeo("copy", "--dest-tls-verify=false", f"oci:{source}:3.20",
+               f"docker://127.0.0.1:{upstream.port}/library/alpine:3.20")
+        for repo in ("docker-remote", "docker"):
+            out = tmp_path / f"out-{repo}"
+            skopeo("copy", "--src-tls-verify=false", f"docker://{server.host}/{repo}/alpine:3.20", f"oci:{out}:3.20")
+            digest, blobs = layout_digests(out)
+            assert digest == image.digest
+            assert blobs == {image.digest, *(sha256(b) for b in image.blobs)}
+    finally:
+        upstream.stop()
+    # The upstream is gone: the cache still serves the image.
+    out = tmp_path / "out-offline"
+    skopeo("copy", "--src-tls-verify=false", f"docker://{server.host}/docker/alpine:3.20", f"oci:{out}:3.20")
+    assert layout_digests(out)[0] == image.digest
