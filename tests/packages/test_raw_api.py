@@ -184,3 +184,13 @@ def test_deploy_refused_by_repository_patterns(server, admin_http):
     refused = admin_http.put(f"{server.url}/wheels-only/a/x.tar.gz", data=b"s")
     assert refused.status_code == 403
     assert not Artifact.objects.filter(path="a/x.tar.gz").exists()
+
+
+def test_chunked_upload_without_content_length(server, admin_http, http):
+    # What `curl -T -` and streaming clients send: Transfer-Encoding: chunked, no length.
+    parts = [os.urandom(700_000) for _ in range(5)]
+    put = admin_http.put(f"{server.url}/generic-local/stream/chunked.bin", data=iter(parts))
+    assert put.request.headers.get("Transfer-Encoding") == "chunked"
+    assert put.status_code == 201, put.text
+    assert put.json()["size"] == str(sum(map(len, parts)))
+    assert http.get(f"{server.url}/generic-local/stream/chunked.bin").content == b"".join(parts)
