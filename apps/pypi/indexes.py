@@ -10,8 +10,11 @@ virtual repository's allow list names it (dependency confusion)."""
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
+from django.utils import timezone
 
 from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable, remote_file
@@ -20,7 +23,7 @@ from apps.repositories.selectors import repository_accepts
 from apps.packages.selectors import artifact_find
 
 from .distributions import normalize
-from .models import PypiFile, PypiPage, PypiVirtualPolicy
+from .models import PypiFile, PypiPage, PypiProject, PypiVirtualPolicy
 from .pagefiles import pages_forget, pages_write
 from .pages import ProjectIndex, render_project, render_project_list, sorted_versions
 from .selectors import (local_project_index, local_project_names, project_serials,
@@ -52,7 +55,11 @@ def allowlist(virtual: Repository) -> tuple[set[str], str]:
 
 @dataclass
 class _Plan:
-    """What a page of ``repository`` is built from for this caller."""
+    """What a page of ``repository`` is built from for this caller.
+
+    ``state`` is "<local part>#<remote part>": the local part (configuration, local serials,
+    allow list) is checked on every request; the remote part (upstream fetch times) only after
+    ``fresh_until``, when the first upstream page it was built from may have changed."""
 
     repository: Repository
     project: str
@@ -61,6 +68,7 @@ class _Plan:
     hide_remotes: bool
     state: str
     variant: str
+    fresh_until: datetime | None
     upstream: dict  # repository id -> UpstreamIndex fetched while computing the state
 
 
@@ -71,10 +79,16 @@ def project_page(user, repository: Repository, project: str) -> PypiPage | None:
     sources = sources_for(user, repository, project)
     if not sources:
         return None
-    plan = _plan(repository, project, sources)
-    page = (PypiPage.objects.filter(repository=repository, project=project, variant=plan.variant)
-            .defer("html", "json").first())
+    variant = ",".join(str(s.pk) for s in sources) if repository.is_virtual else ""
+    page = _page_probe(repository, project, variant, sources)
+    if page is not None:
+        local_state = _local_state(repository, sources, page.probed_serials, page.probed_allow)
+        fresh = page.fresh_until is None or timezone.now() < page.fresh_until
+        if fresh and page.state.startswith(local_state + "#"):
+            return page  # the hot path: one query besides the caller's authorization
+    plan = _plan(repository, project, sources, variant)
     if page is not None and page.state == plan.state:
+        PypiPage.objects.filter(pk=page.pk).update(fresh_until=plan.fresh_until)
         return page
     index = _build_index(plan)
     if index is None:
@@ -83,42 +97,63 @@ def project_page(user, repository: Repository, project: str) -> PypiPage | None:
         index.serial = plan.serials[repository.pk]
     else:
         index.serial = (page.serial if page else 0) + 1
-    return _store(repository, project, plan.variant, plan.state, index.serial, render_project(index),
-                  replaces=page)
+    return _store(repository, project, variant, plan.state, index.serial, render_project(index),
+                  replaces=page, fresh_until=plan.fresh_until)
 
 
-def _plan(repository, project, sources) -> _Plan:
+def _page_probe(repository, project: str, variant: str, sources) -> PypiPage | None:
+    """The stored page (bodies deferred) with, in the same query, the current serial of the
+    project in each local source and the allow list's version."""
+    serials = {f"serial_{s.pk}": Subquery(PypiProject.objects.filter(repository_id=s.pk, name=project)
+                                          .values("serial")[:1])
+               for s in sources if s.is_local}
+    policy = PypiVirtualPolicy.objects.filter(repository_id=repository.pk).values("modified")[:1]
+    page = (PypiPage.objects.filter(repository=repository, project=project, variant=variant)
+            .defer("html", "json").annotate(probed_policy=Subquery(policy), **serials).first())
+    if page is not None:
+        page.probed_serials = {s.pk: getattr(page, f"serial_{s.pk}") for s in sources if s.is_local
+                               and getattr(page, f"serial_{s.pk}") is not None}
+        page.probed_allow = str(page.probed_policy.timestamp()) if page.probed_policy else "-"
+    return page
+
+
+def _local_state(repository, sources, serials: dict[int, int], allow_tag: str) -> str:
+    parts = [PAGE_FORMAT, f"R{repository.pk}@{repository.modified.timestamp()}", "A" + allow_tag]
+    parts += [f"{s.pk}@{s.modified.timestamp()}:{serials.get(s.pk, '-') if s.is_local else ''}"
+              for s in sources]
+    return "|".join(parts)
+
+
+def _plan(repository, project, sources, variant: str) -> _Plan:
     local_sources = [s for s in sources if s.is_local]
     serials = project_serials(local_sources, project) if local_sources else {}
-    parts = [PAGE_FORMAT, f"R{repository.pk}@{repository.modified.timestamp()}"]
     allowed, allow_tag = (allowlist(repository) if repository.is_virtual else (set(), "-"))
     hide_remotes = repository.is_virtual and bool(serials) and project not in allowed
-    parts.append("A" + allow_tag)
-    upstream = {}
+    upstream, remote_parts, fresh_until = {}, [], None
     for source in sources:
-        tag = f"{source.pk}@{source.modified.timestamp()}:"
-        if source.is_local:
-            tag += str(serials.get(source.pk, "-"))
-        elif hide_remotes:
-            tag += "hidden"
-        else:
-            tag += _remote_state(source, project, upstream)
-        parts.append(tag)
-    variant = ",".join(str(s.pk) for s in sources) if repository.is_virtual else ""
-    return _Plan(repository, project, sources, serials, hide_remotes, "|".join(parts), variant, upstream)
+        if source.is_remote and not hide_remotes:
+            tag, until = _remote_state(source, project, upstream)
+            remote_parts.append(f"{source.pk}:{tag}")
+            fresh_until = until if fresh_until is None else min(fresh_until, until)
+    state = _local_state(repository, sources, serials, allow_tag) + "#" + "|".join(remote_parts)
+    return _Plan(repository, project, sources, serials, hide_remotes, state, variant, fresh_until, upstream)
 
 
-def _remote_state(source, project: str, upstream: dict) -> str:
-    fetched = remote_index_fetched(source, project)
-    if fetched is None:
+def _remote_state(source, project: str, upstream: dict) -> tuple[str, datetime]:
+    """(the fetch time of the upstream page in use, until when it stays unquestioned)."""
+    validity = remote_index_fetched(source, project)
+    if validity is None:
         try:
             upstream[source.pk] = remote_project_index(source, project)
         except UpstreamUnavailable:
             log.warning("no index of %s from '%s': upstream unavailable", project, source.key)
-            return "unavailable"
-        fetched = remote_index_fetched(source, project) or (
-            upstream[source.pk].fetched if upstream[source.pk] else None)
-    return str(fetched.timestamp()) if fetched else "-"
+            return "unavailable", timezone.now()
+        validity = remote_index_fetched(source, project)
+    if validity is None:  # served stale, or offline: ask again next time
+        stale = upstream.get(source.pk)
+        return (str(stale.fetched.timestamp()) if stale else "-"), timezone.now()
+    fetched, fresh_until = validity
+    return str(fetched.timestamp()), fresh_until
 
 
 def _build_index(plan: _Plan) -> ProjectIndex | None:
@@ -182,19 +217,20 @@ def project_list_page(user, repository: Repository) -> PypiPage | None:
 
 
 def _remote_list_state(source) -> str:
-    fetched = remote_index_fetched(source, "")
-    if fetched is None:
+    validity = remote_index_fetched(source, "")
+    if validity is None:
         try:
             remote_project_names(source)
         except UpstreamUnavailable:
             return "unavailable"
-        fetched = remote_index_fetched(source, "")
-    return str(fetched.timestamp()) if fetched else "-"
+        validity = remote_index_fetched(source, "")
+    return str(validity[0].timestamp()) if validity else "-"
 
 
-def _store(repository, project, variant, state, serial, rendered, *, replaces) -> PypiPage:
+def _store(repository, project, variant, state, serial, rendered, *, replaces,
+           fresh_until=None) -> PypiPage:
     values = {"state": state, "serial": serial, "html": rendered.html, "json": rendered.json,
-              "etag": rendered.etag}
+              "etag": rendered.etag, "fresh_until": fresh_until}
     try:
         with transaction.atomic():
             page, _ = PypiPage.objects.update_or_create(

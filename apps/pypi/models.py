@@ -71,6 +71,8 @@ class PypiPage(models.Model):
     html = models.BinaryField()
     json = models.BinaryField()
     etag = models.CharField(max_length=64)
+    # Until when the upstream pages it was built from need not be looked at (None: no upstream).
+    fresh_until = models.DateTimeField(null=True, blank=True)
     built = models.DateTimeField(auto_now=True)
 
     class Meta:

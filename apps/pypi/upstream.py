@@ -42,8 +42,9 @@ def document_key(project: str) -> str:
     return "simple:" + project
 
 
-def remote_index_fetched(repository, project: str) -> datetime | None:
-    """When the cached upstream page of ``project`` ('' = the list) was fetched, if still fresh."""
+def remote_index_fetched(repository, project: str) -> tuple[datetime, datetime] | None:
+    """(fetched, fresh until) of the cached upstream page of ``project`` ('' = the list), while
+    it is fresh; else None."""
     return remote_document_fetched(repository, document_key(project))
 
 

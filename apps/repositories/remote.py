@@ -107,20 +107,23 @@ def remote_document(repository: Repository, key: str, url: str, *,
 
 
 def remote_document_fetched(repository: Repository, key: str):
-    """When the cached document under ``key`` was fetched, if that copy (found or missed) is
-    still within its TTL; else None. Reads no body: lets callers that keep their own rendering
-    of a document check it is current in one small query."""
+    """(fetched, fresh until) of the cached document under ``key`` while that copy (found or
+    missed) is within its TTL; else None. Reads no body: lets callers that keep their own
+    rendering of a document check it is current in one small query."""
     cached = (RemoteDocument.objects.filter(repository=repository, key=key)
               .only("status", "fetched").first())
     if cached is None or not _fresh(repository, cached):
         return None
-    return cached.fetched
+    return cached.fetched, cached.fetched + timedelta(seconds=_ttl(repository, cached))
 
 
 def _fresh(repository: Repository, cached: RemoteDocument) -> bool:
-    ttl = (repository.metadata_retrieval_cache_secs if cached.status == 200
-           else repository.missed_retrieval_cache_secs)
-    return timezone.now() - cached.fetched < timedelta(seconds=ttl)
+    return timezone.now() - cached.fetched < timedelta(seconds=_ttl(repository, cached))
+
+
+def _ttl(repository: Repository, cached: RemoteDocument) -> int:
+    return (repository.metadata_retrieval_cache_secs if cached.status == 200
+            else repository.missed_retrieval_cache_secs)
 
 
 def _store_document(repository, key, response) -> RemoteDocument:
