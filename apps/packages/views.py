@@ -22,6 +22,8 @@ from .models import Artifact
 from .storage import spool_stream
 
 ITEM_CREATED = "application/vnd.org.jfrog.artifactory.storage.ItemCreated+json"
+_STORAGE_TYPES = {name: f"application/vnd.org.jfrog.artifactory.storage.{name}+json"
+                  for name in ("FileInfo", "FolderInfo", "FileList", "ItemProperties")}
 
 
 def parse_location(repo_key: str, raw_path: str, *, allow_empty: bool = True):
@@ -165,10 +167,11 @@ class StorageView(APIView):
             return self._properties(request, repository, path, params["properties"])
         artifact, _ = file_resolve(request.user, repository, path, fetch=False)
         if artifact is not None:
-            return Response(self._file_view(request, repository, artifact, params))
+            kind = None if {"stats", "lastModified"} & set(params) else "FileInfo"
+            return _storage_response(self._file_view(request, repository, artifact, params), kind)
         if "list" in params:
-            return Response(self._list(request, repository, path, params))
-        return Response(self._folder_info(request, repository, path))
+            return _storage_response(self._list(request, repository, path, params), "FileList")
+        return _storage_response(self._folder_info(request, repository, path), "FolderInfo")
 
     def put(self, request, repo_key: str, path: str = ""):
         repository, path = parse_location(repo_key, path)
@@ -213,8 +216,8 @@ class StorageView(APIView):
                 found.setdefault(prop.key, []).append(prop.value)
         if not found:
             raise NotFound("No properties could be found")
-        return Response({"uri": responses.storage_uri(request, repository.key, path),
-                         "properties": found})
+        return _storage_response({"uri": responses.storage_uri(request, repository.key, path),
+                                  "properties": found}, "ItemProperties")
 
     def _file_view(self, request, repository, artifact, params) -> dict:
         uri = responses.storage_uri(request, repository.key, artifact.path)
@@ -266,6 +269,11 @@ class StorageView(APIView):
             "created": iso8601(repository.created),
             "files": [_list_entry(uri, entry) for uri, entry in sorted(files.items())],
         }
+
+
+def _storage_response(data: dict, kind: str | None) -> Response:
+    """JSON under Artifactory's media type for this kind of storage document."""
+    return Response(data, content_type=_STORAGE_TYPES[kind] if kind else None)
 
 
 def _list_entry(uri: str, entry: dict) -> dict:
