@@ -76,7 +76,8 @@ def project_page(user, repository: Repository, project: str) -> PypiPage | None:
     """The stored simple page of ``project`` as ``user`` may see it (built if out of date), or
     None when no readable source has the project. Raises UpstreamUnavailable when an upstream
     is needed, fails, and nothing of it is cached."""
-    sources = sources_for(user, repository, project)
+    # A project is the folder <project>/: patterns such as "team-*/**" admit its page.
+    sources = sources_for(user, repository, project + "/")
     if not sources:
         return None
     variant = ",".join(str(s.pk) for s in sources) if repository.is_virtual else ""

@@ -58,3 +58,18 @@ def test_pip_and_uv_with_a_netrc(server, private, tmp_path):
          "--index-url", private, "--target", tmp_path / "uv", "private-pkg"], env=env)
     assert installed_version(tmp_path / "pip", "private_pkg") == "1.0"
     assert installed_version(tmp_path / "uv", "private_pkg") == "1.0"
+
+
+def test_path_patterns_of_permissions_apply_to_projects(server, tmp_path):
+    url = f"{server.url}/api/pypi/pypi-local/"
+    for name in ("team-tools", "other-lib"):
+        assert post_upload(url, make_wheel(tmp_path, name, "1.0")).ok
+    SecuritySettings.objects.update(anonymous_access=False)
+    make_user("team", "team-secret-1")
+    grant("team-projects", repositories=["pypi-local"], users={"team": ["read"]}, include=["team-*/**"])
+    auth = ("team", "team-secret-1")
+    assert requests.get(f"{url}simple/team-tools/", auth=auth).status_code == 200
+    assert requests.get(f"{url}packages/team-tools/team_tools-1.0-py3-none-any.whl", auth=auth).status_code == 200
+    assert requests.get(f"{url}simple/other-lib/", auth=auth).status_code == 404
+    assert requests.get(f"{url}packages/other-lib/other_lib-1.0-py3-none-any.whl", auth=auth).status_code == 404
+    pip_install(url.replace("http://", "http://team:team-secret-1@") + "simple/", tmp_path / "t", "team-tools")

@@ -53,6 +53,9 @@ class StaticIndex:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in separate writes: without this, Nagle's algorithm and
+            # delayed ACKs stall every keep-alive response by tens of milliseconds.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass
