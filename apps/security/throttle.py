@@ -20,9 +20,9 @@ class LoginLocked(Throttled):
     default_detail = "Too many failed logins from your address"
 
     def __init__(self, wait: float):
-        super().__init__(wait=max(1, int(wait) + 1),
-                         detail=f"Too many failed logins from your address; try again in "
-                                f"{max(1, int(wait) + 1)} seconds")
+        seconds = max(1, int(wait) + 1)
+        super().__init__(wait=seconds, detail=f"Too many failed logins from your address; "
+                                              f"try again in {seconds} seconds")
 
 
 def _source() -> str | None:
