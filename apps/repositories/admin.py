@@ -1,7 +1,12 @@
 from django import forms
 from django.contrib import admin
 
+from . import rules
 from .models import Repository, VirtualMember
+
+
+# The REST field names rules speak of -> the admin form's names.
+_ADMIN_FIELDS = {"defaultDeploymentRepo": "default_deployment_repo"}
 
 
 class RepositoryForm(forms.ModelForm):
@@ -16,9 +21,39 @@ class RepositoryForm(forms.ModelForm):
     def clean_password(self):
         return self.cleaned_data["password"] or (self.instance.password if self.instance.pk else "")
 
+    def clean(self):
+        data = super().clean()
+        rclass = data.get("rclass")
+        if rclass:
+            problems = {
+                **rules.config_problems(rclass=rclass, url=data.get("url", ""),
+                                        previous_rclass=self.instance.rclass if self.instance.pk else None),
+                **rules.deployment_problems(rclass=rclass, deployment=data.get("default_deployment_repo"),
+                                            members=None),
+            }
+            for field, message in problems.items():
+                self.add_error(_ADMIN_FIELDS.get(field, field), message)
+        return data
+
+
+class VirtualMemberFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        virtual = self.instance
+        members = [form.cleaned_data["member"] for form in self.forms
+                   if form.cleaned_data.get("member") and not form.cleaned_data.get("DELETE")]
+        problems = rules.member_problems(key=virtual.key, rclass=virtual.rclass,
+                                         package_type=virtual.package_type, members=members)
+        problems.update(rules.deployment_problems(rclass=virtual.rclass,
+                                                  deployment=virtual.default_deployment_repo,
+                                                  members=members))
+        if problems:
+            raise forms.ValidationError(list(problems.values()))
+
 
 class VirtualMemberInline(admin.TabularInline):
     model = VirtualMember
+    formset = VirtualMemberFormSet
     fk_name = "virtual"
     extra = 1
     autocomplete_fields = ["member"]

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from . import rules
 from .keys import validate_repository_key
 from .models import Repository, VirtualMember
 
@@ -54,44 +55,29 @@ class RepositoryConfigSerializer(serializers.Serializer):
     def validate(self, attrs):
         instance = self.instance
         rclass = attrs.get("rclass", getattr(instance, "rclass", None))
-        if instance is not None and rclass != instance.rclass:
-            raise serializers.ValidationError({"rclass": "the class of a repository cannot change"})
         package_type = attrs.get("package_type", getattr(instance, "package_type", None))
-        if rclass == Repository.RClass.REMOTE and not attrs.get("url", getattr(instance, "url", "")):
-            raise serializers.ValidationError({"url": "a remote repository needs an upstream url"})
+        self._raise(rules.config_problems(
+            rclass=rclass, url=attrs.get("url", getattr(instance, "url", "")),
+            previous_rclass=instance.rclass if instance is not None else None))
         if "socketTimeoutMillis" in attrs:
             attrs["socket_timeout_secs"] = max(1, attrs.pop("socketTimeoutMillis") // 1000)
         members = attrs.pop("repositories", None)
         if members is not None:
-            attrs["members"] = self._check_members(rclass, package_type, members)
-        deployment = attrs.get("default_deployment_repo")
-        if deployment is not None:
-            self._check_deployment(rclass, deployment, attrs.get("members"))
+            key = self.initial_data.get("key") or getattr(instance, "key", None)
+            self._raise(rules.member_problems(key=key, rclass=rclass, package_type=package_type,
+                                              members=members))
+            attrs["members"] = list(dict.fromkeys(members))
+        known_members = attrs.get("members")
+        if known_members is None and instance is not None:
+            known_members = [m.member for m in VirtualMember.objects.filter(virtual=instance)]
+        self._raise(rules.deployment_problems(rclass=rclass, deployment=attrs.get("default_deployment_repo"),
+                                              members=known_members or []))
         return attrs
 
-    def _check_members(self, rclass, package_type, members):
-        if rclass != Repository.RClass.VIRTUAL and members:
-            raise serializers.ValidationError({"repositories": "only virtual repositories have members"})
-        key = self.initial_data.get("key") or getattr(self.instance, "key", None)
-        for member in members:
-            if member.key == key:
-                raise serializers.ValidationError({"repositories": "a repository cannot contain itself"})
-            if member.package_type != package_type:
-                raise serializers.ValidationError(
-                    {"repositories": f"'{member.key}' is a {member.package_type} repository"})
-        return list(dict.fromkeys(members))
-
-    def _check_deployment(self, rclass, deployment, members):
-        if rclass != Repository.RClass.VIRTUAL:
-            raise serializers.ValidationError(
-                {"defaultDeploymentRepo": "only virtual repositories deploy elsewhere"})
-        if not deployment.is_local:
-            raise serializers.ValidationError({"defaultDeploymentRepo": "must be a local repository"})
-        if members is None and self.instance is not None:
-            members = [m.member for m in VirtualMember.objects.filter(virtual=self.instance)]
-        if deployment not in (members or []):
-            raise serializers.ValidationError(
-                {"defaultDeploymentRepo": "must be one of the virtual repository's members"})
+    @staticmethod
+    def _raise(problems: dict[str, str]) -> None:
+        if problems:
+            raise serializers.ValidationError(problems)
 
     def to_representation(self, repository: Repository) -> dict:
         data = {
