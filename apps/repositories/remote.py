@@ -171,6 +171,9 @@ def remote_file(repository: Repository, path: str, url: str, *, sha256: str = ""
         return artifact
     if repository.offline or remote_missed(repository, path):
         return None
+    if not repository.store_artifacts_locally:
+        response = _open_upstream(repository, path, url, auth)
+        return PassThrough(path, response) if response is not None else None
     while True:
         fetch = _claim(repository, path)
         if fetch is not None:
@@ -202,20 +205,29 @@ def _start_download(repository, path, url, sha256, fetch: RemoteFetch, auth=None
         if artifact is not None:
             _release(fetch)
             return artifact
-        response = upstream_get(repository, url, stream=True, auth=auth)
-        if response.status_code == 404 or response.status_code == 410:
-            response.close()
-            _remember_miss(repository, path)
+        response = _open_upstream(repository, path, url, auth)
+        if response is None:
             _release(fetch)
             return None
-        if response.status_code != 200:
-            response.close()
-            raise UpstreamUnavailable(
-                f"Upstream of '{repository.key}' answered {response.status_code} for {path}")
     except BaseException:
         _release(fetch)
         raise
     return Download(repository, path, url, sha256, fetch, response)
+
+
+def _open_upstream(repository, path, url, auth) -> requests.Response | None:
+    """Upstream's streaming 200 answer for a file, or None for a 404/410 (remembered as a
+    miss). Raises UpstreamUnavailable for anything else."""
+    response = upstream_get(repository, url, stream=True, auth=auth)
+    if response.status_code in (404, 410):
+        response.close()
+        _remember_miss(repository, path)
+        return None
+    if response.status_code != 200:
+        response.close()
+        raise UpstreamUnavailable(
+            f"Upstream of '{repository.key}' answered {response.status_code} for {path}")
+    return response
 
 
 def _release(fetch: RemoteFetch) -> None:
@@ -289,6 +301,25 @@ class Download:
         self.response.close()
         self.spool.close()
         _release(self.fetch)
+
+
+class PassThrough:
+    """Upstream's bytes handed straight to the client and kept nowhere: a remote repository
+    that does not store artifacts locally."""
+
+    def __init__(self, path: str, response: requests.Response):
+        self.path, self.response = path, response
+        length = response.headers.get("Content-Length")
+        self.size = int(length) if length and length.isdigit() else None
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self.response.iter_content(CHUNK)
+        except requests.RequestException as exc:
+            raise UpstreamUnavailable(f"download of {self.path} broke off") from exc
+
+    def close(self) -> None:
+        self.response.close()
 
 
 class Follower:

@@ -163,3 +163,17 @@ def test_virtual_reads_local_first_then_the_remote_and_deploys_locally(remote, u
     assert Artifact.objects.get(path="deployed.txt").repository.key == "generic-local"
     assert http.get(f"{virtual}/deployed.txt").content == b"deployed"
     assert admin_http.put(f"{remote}/direct.txt", data=b"x").status_code == 400
+
+
+def test_a_remote_that_does_not_store_locally_passes_bytes_through(server, upstream, http):
+    make_repository("passing-remote", "remote", url=upstream.url + "/files/", store_artifacts_locally=False)
+    data = os.urandom(3 * 1024 * 1024)
+    upstream.files["/files/through.bin"] = data
+    for _ in range(2):
+        got = http.get(f"{server.url}/passing-remote/through.bin")
+        assert got.status_code == 200 and got.content == data
+    assert upstream.asked("/files/through.bin") == 2
+    assert http.get(f"{server.url}/passing-remote/absent.bin").status_code == 404
+    assert not Artifact.objects.exists() and not RemoteFetch.objects.exists()
+    upstream.stop()
+    assert http.get(f"{server.url}/passing-remote/through.bin").status_code == 502
