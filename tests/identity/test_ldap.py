@@ -12,7 +12,7 @@ from apps.audit.models import AuditEvent
 from apps.pypi.models import PypiFile
 from tests.factories import grant, make_group
 from tests.factories.pypi import make_wheel
-from tests.identity.slapd import Slapd, group, person
+from tests.identity.slapd import ROOT_PASSWORD, Slapd, group, person
 from tests.livestack import LiveServer
 from tests.pypi.clients import twine_upload
 from tests.security.browser import form_fields, form_login
@@ -54,6 +54,7 @@ def test_group_member_deploys_with_basic_auth_and_is_created_with_its_groups(lda
     assert list(lara.groups.values_list("name", flat=True)) == ["deployers"]
     assert not lara.is_superuser
     assert AuditEvent.objects.filter(action="artifact.deploy", actor="lara").exists()
+    assert "lara-pass" not in ldap_server.log() and ROOT_PASSWORD not in ldap_server.log()
 
 
 def test_member_of_no_group_cannot_deploy_and_a_wrong_password_is_401(ldap_server, deployers):

@@ -89,6 +89,7 @@ def test_sso_user_creates_a_token_and_deploys_and_reads_with_it(sso_server, boot
     assert put.status_code == 201, put.text
     got = requests.get(f"{sso_server.url}/generic-local/sso/a.txt", headers={"Authorization": f"Bearer {secret}"})
     assert got.content == b"sso"
+    assert secret not in sso_server.log() and "sam-pass" not in sso_server.log()
 
 
 def skopeo(*args: str) -> subprocess.CompletedProcess:

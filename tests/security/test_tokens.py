@@ -39,6 +39,7 @@ def test_token_is_shown_once_stored_hashed_and_works_as_password_and_bearer(serv
     listed = requests.get(f"{server.url}/api/security/token", auth=("alice", "alice-pass")).json()["tokens"]
     assert [t["token_id"] for t in listed] == [created["token_id"]]
     assert secret not in str(listed)
+    assert secret not in server.log()
 
 
 def test_users_see_and_revoke_only_their_own_tokens_admins_revoke_any(server, alice, admin_http):
