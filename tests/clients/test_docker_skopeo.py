@@ -10,7 +10,7 @@ import pytest
 from apps.repositories.models import Repository
 from apps.repositories.services import repository_update
 from tests.docker.upstream import DistributionRegistry
-from tests.factories.docker import make_image, sha256, write_oci_layout
+from tests.factories.docker import make_image, sha256, write_oci_index_layout, write_oci_layout
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
               pytest.mark.skipif(not shutil.which("skopeo"), reason="skopeo is not installed")]
@@ -97,3 +97,27 @@ def test_remote_and_virtual_pull_through_keep_digests(server, tmp_path):
     out = tmp_path / "out-offline"
     skopeo("copy", "--src-tls-verify=false", f"docker://{server.host}/docker/alpine:3.20", f"oci:{out}:3.20")
     assert layout_digests(out)[0] == image.digest
+
+
+@pytest.mark.skipif(not DistributionRegistry.available(), reason="docker-registry is not installed")
+def test_multi_platform_index_through_local_and_remote(server, tmp_path):
+    images = {"amd64": make_image(seed="amd64"), "arm64": make_image(seed="arm64")}
+    index = write_oci_index_layout(tmp_path / "in", images, "multi")
+    source = f"oci:{tmp_path / 'in'}:multi"
+    upstream = DistributionRegistry(tmp_path / "upstream").start()
+    try:
+        repository_update(Repository.objects.get(key="docker-remote"), url=upstream.url)
+        skopeo("copy", "--all", "--dest-tls-verify=false", source,
+               f"docker://127.0.0.1:{upstream.port}/team/multi:1")
+        skopeo("copy", "--all", "--dest-tls-verify=false", "--dest-creds", ADMIN_CREDS, source,
+               f"docker://{server.host}/docker-local/team/multi:1")
+        for repo in ("docker-local", "docker-remote"):
+            reference = f"docker://{server.host}/{repo}/team/multi:1"
+            assert skopeo("inspect", "--tls-verify=false", "--raw", reference).encode() == index
+            out = tmp_path / f"out-{repo}"
+            skopeo("copy", "--all", "--src-tls-verify=false", reference, f"oci:{out}:1")
+            digest, blobs = layout_digests(out)
+            assert digest == sha256(index)
+            assert {image.digest for image in images.values()} <= blobs
+    finally:
+        upstream.stop()

@@ -90,6 +90,21 @@ def write_oci_layout(directory: Path, image: Image, tag: str) -> Path:
     return directory
 
 
+def write_oci_index_layout(directory: Path, images: dict[str, Image], tag: str) -> bytes:
+    """An OCI layout whose ``tag`` is an image index of ``images`` ({architecture: image});
+    returns the index document."""
+    for architecture, image in images.items():
+        write_oci_layout(directory, image, architecture)
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {**descriptor(OCI_MANIFEST, image.manifest), "platform": {"architecture": arch, "os": "linux"}}
+        for arch, image in images.items()]}).encode()
+    (directory / "blobs" / "sha256" / sha256(index).split(":")[1]).write_bytes(index)
+    layout = {"schemaVersion": 2, "manifests": [
+        {**descriptor(OCI_INDEX, index), "annotations": {"org.opencontainers.image.ref.name": tag}}]}
+    (directory / "index.json").write_text(json.dumps(layout))
+    return index
+
+
 def push_blob(session: requests.Session, base: str, image_name: str, data: bytes) -> requests.Response:
     """Single-POST monolithic upload (``image_name`` = '<repo>/<name>'), or POST then PUT for
     registries that answer the single POST with 202 (distribution)."""
