@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from django.conf import settings
 
 
+SYSTEM = "(system)"
+
+
 @dataclass
 class RequestContext:
     client_address: str | None = None
@@ -18,6 +21,8 @@ class RequestContext:
         """Whoever the request turned out to be. Read late on purpose: DRF authenticates inside
         the view (whichever authentication class a protocol uses) and then sets the user on
         the Django request this holds."""
+        if self.request is None:
+            return SYSTEM  # a scheduled job, a management command
         user = getattr(self.request, "user", None)
         return user.get_username() if user is not None and user.is_authenticated else ""
 

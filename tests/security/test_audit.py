@@ -48,7 +48,7 @@ def test_group_membership_and_anonymous_access_changes_are_recorded(server, admi
     make_user("hank", "hank-pass", groups=["ops"])
     assert admin_http.put(f"{server.url}/api/security/groups/ops", json={"userNames": []}).status_code == 200
     memberships = [(e.actor, e.target, e.detail) for e in events("group.members", target="ops")]
-    assert memberships == [("", "ops", {"added": ["hank"]}), ("admin", "ops", {"removed": ["hank"]})]
+    assert memberships == [("(system)", "ops", {"added": ["hank"]}), ("admin", "ops", {"removed": ["hank"]})]
     assert events("security_settings.create")
 
 
