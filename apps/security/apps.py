@@ -10,3 +10,11 @@ class SecurityConfig(AppConfig):
         from .throttle import on_login_failed
 
         user_login_failed.connect(on_login_failed, dispatch_uid="security.count_login_failure")
+
+        from django.contrib import admin
+
+        from .ui import AdminLoginForm, with_sso_link
+
+        admin.site.login_form = AdminLoginForm
+        admin.site.login_template = "security/admin_login.html"
+        admin.site.login = with_sso_link(admin.site.login)

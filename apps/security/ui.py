@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import logout as session_logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
@@ -25,8 +26,8 @@ from .throttle import LoginLocked, login_check
 SAML_BACKEND = "apps.security.saml.SamlBackend"
 
 
-class LoginForm(AuthenticationForm):
-    """Django's login form, plus the lock-out and a directory that does not answer."""
+class LockoutFormMixin:
+    """A login form that says why: the address is locked out, or the directory does not answer."""
 
     def clean(self):
         try:
@@ -36,6 +37,22 @@ class LoginForm(AuthenticationForm):
             raise ValidationError(str(exc.detail), code="locked") from None
         except DirectoryUnavailable as exc:
             raise ValidationError(str(exc.detail), code="directory") from None
+
+
+class LoginForm(LockoutFormMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(LockoutFormMixin, AdminAuthenticationForm):
+    """The admin site's login form (staff only), with the same messages."""
+
+
+def with_sso_link(admin_login):
+    """The admin site's login view, told whether to offer single sign-on."""
+    def login(request, extra_context=None):
+        return admin_login(request, extra_context={"saml_enabled": settings.SAML_ENABLED,
+                                                   **(extra_context or {})})
+    return login
 
 
 class LoginView(auth_views.LoginView):

@@ -137,6 +137,7 @@ def test_idp_metadata_from_a_file_and_the_sso_link_on_the_login_page(live_server
     server.start()
     try:
         assert 'href="/ui/saml2/login/?next=' in requests.get(f"{server.url}/ui/login/").text
+        assert 'href="/ui/saml2/login/?next=/admin/' in requests.get(f"{server.url}/admin/login/?next=/admin/").text
         start = requests.get(f"{server.url}/ui/saml2/login/", allow_redirects=False)
         assert start.status_code == 302
         assert start.headers["Location"].startswith(f"{idp.url}/saml2/idp/SSOService.php?SAMLRequest=")

@@ -55,3 +55,4 @@ def test_the_ui_and_admin_login_forms_are_locked_too(bootstrapped, two_nodes):
     answer = session.post(f"{node1.url}/admin/login/", data={
         "csrfmiddlewaretoken": token, "username": "admin", "password": "password", "next": "/admin/"})
     assert answer.status_code == 200 and "sessionid" not in session.cookies
+    assert "Too many failed logins from your address" in answer.text
