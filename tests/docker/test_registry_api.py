@@ -4,6 +4,7 @@ kind, pagination, referrers, deletes and the token dance."""
 import json
 
 import pytest
+import requests
 
 from tests.factories.docker import (OCI_INDEX, OCI_MANIFEST, make_image, push_blob, push_image, sha256)
 
@@ -248,3 +249,30 @@ def test_bytes_put_at_a_registry_path_by_other_means_are_never_served(server, ad
                    data=b"something else")
     got = admin_http.get(f"{server.url}/v2/docker-local/team/raw/blobs/{sha256(genuine)}")
     assert got.status_code == 404 and got.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
+
+
+def test_concurrent_pushes_of_one_layer_store_it_once(server, admin_http):
+    import threading
+
+    from apps.packages.models import Blob
+
+    layer = b"popular base layer" * 20_000
+    results = []
+
+    def push(name):
+        session = requests.Session()
+        session.auth = ("admin", "password")
+        started = session.post(f"{server.url}/v2/docker-local/{name}/blobs/uploads/")
+        location = server.url + started.headers["Location"]
+        session.patch(location, data=layer)
+        results.append(session.put(location, params={"digest": sha256(layer)}).status_code)
+
+    threads = [threading.Thread(target=push, args=(f"race{i % 3}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [201] * 6
+    assert Blob.objects.filter(sha256=sha256(layer)[7:]).count() == 1
+    for i in range(3):
+        assert admin_http.get(f"{server.url}/v2/docker-local/race{i}/blobs/{sha256(layer)}").content == layer
