@@ -21,21 +21,38 @@ def resolution_order(virtual: Repository) -> list[Repository]:
     cached = getattr(virtual, "_resolution_order", None)
     if cached is not None:
         return cached
+    return _order(virtual, _members_of)
+
+
+def resolution_orders_load(repositories) -> None:
+    """Work out the resolution order of every virtual repository in ``repositories`` with one
+    query (for lists, which would otherwise ask once per virtual repository)."""
+    members: dict[int, list[Repository]] = {}
+    for membership in VirtualMember.objects.select_related("member"):  # ordered by position
+        members.setdefault(membership.virtual_id, []).append(membership.member)
+    for repository in repositories:
+        if repository.is_virtual:
+            _order(repository, lambda virtual: members.get(virtual.pk, []))
+
+
+def _order(virtual: Repository, members_of) -> list[Repository]:
     flat: list[Repository] = []
-    _expand(virtual, flat, seen={virtual.pk})
-    ordered = [r for r in flat if r.is_local] + [r for r in flat if r.is_remote]
-    virtual._resolution_order = ordered
-    return ordered
+    _expand(virtual, flat, {virtual.pk}, members_of)
+    virtual._resolution_order = [r for r in flat if r.is_local] + [r for r in flat if r.is_remote]
+    return virtual._resolution_order
 
 
-def _expand(virtual: Repository, flat: list[Repository], seen: set[int]) -> None:
-    memberships = VirtualMember.objects.filter(virtual=virtual).select_related("member")
-    for member in (m.member for m in memberships):
+def _members_of(virtual: Repository) -> list[Repository]:
+    return [m.member for m in VirtualMember.objects.filter(virtual=virtual).select_related("member")]
+
+
+def _expand(virtual: Repository, flat: list[Repository], seen: set[int], members_of) -> None:
+    for member in members_of(virtual):
         if member.pk in seen:
             continue
         seen.add(member.pk)
         if member.is_virtual:
-            _expand(member, flat, seen)
+            _expand(member, flat, seen, members_of)
         else:
             flat.append(member)
 

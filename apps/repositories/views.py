@@ -11,7 +11,7 @@ from apps.security.authorization import authorize, deny, may_read_somewhere
 
 from . import services
 from .models import Repository
-from .selectors import repository_get
+from .selectors import repository_get, resolution_orders_load
 from .serializers import RepositoryConfigSerializer
 
 
@@ -36,6 +36,8 @@ class RepositoryListView(APIView):
         if package_type:
             repositories = repositories.filter(package_type=package_type.lower())
         base = base_url(request)
+        repositories = list(repositories)
+        resolution_orders_load(repositories)
         return Response([
             {"key": r.key, "type": r.rclass.upper(), "description": r.description,
              "url": r.url if r.is_remote else f"{base}/{r.key}", "packageType": r.package_type}
