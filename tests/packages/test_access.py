@@ -136,3 +136,13 @@ def test_listings_show_only_readable_paths(people, admin_http):
     assert children == [{"uri": "/public", "folder": True}]
     assert call("GET", f"{people.url}/generic-local/public/a.txt", partial).status_code == 200
     assert call("GET", f"{people.url}/generic-local/private/b.txt", partial).status_code == 404
+
+
+def test_delete_permission_allows_overwrite_and_delete(people):
+    make_user("cleaner")
+    grant("cleaners", repositories=["generic-local"], users={"cleaner": ["read", "deploy", "delete"]})
+    cleaner, url = ("cleaner", "secret-pass"), f"{people.url}/generic-local/app/existing.bin"
+    assert call("PUT", url, cleaner, data=b"replaced").status_code == 201
+    assert requests.get(url).content == b"replaced"
+    assert call("DELETE", url, cleaner).status_code == 204
+    assert requests.get(url).status_code == 404

@@ -165,3 +165,13 @@ def test_who_may_configure_repositories(server, http):
     error_of(requests.post(f"{base}/generic-local", json={"description": "x"}, auth=manager), 403)
     assert not Repository.objects.filter(key__in=["anon-made", "reader-made"]).exists()
     assert Repository.objects.get(key="generic-local").description == ""
+
+
+def test_the_api_under_the_artifactory_prefix(server, admin_http):
+    listed = admin_http.get(f"{server.url}/artifactory/api/repositories").json()
+    assert {r["key"] for r in listed} == DEFAULT_KEYS
+    local = next(r for r in listed if r["key"] == "generic-local")
+    assert local["url"] == f"{server.url}/artifactory/generic-local"
+    created = admin_http.put(f"{server.url}/artifactory/api/repositories/prefixed-local", json={"rclass": "local"})
+    assert created.status_code == 200
+    assert admin_http.get(f"{server.url}/artifactory/api/security/users/admin").json()["admin"] is True
