@@ -11,6 +11,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from apps.audit.services import audit_record
 from apps.packages.models import Artifact
 from apps.packages.services import artifact_delete, artifact_deploy, blob_ingest
 from apps.packages.storage import CHUNK, IncompleteBody, Spool
@@ -279,6 +280,9 @@ def _store_manifest(repository, name, digest: Digest, body: bytes, parsed: Parse
         for tag in tags:
             Tag.objects.update_or_create(repository=repository, name=name, tag=tag,
                                          defaults={"manifest": manifest})
+            if not repository.is_remote:  # filling a remote cache is not a deploy
+                audit_record("docker.tag", target=f"{repository.key}/{name}:{tag}",
+                             detail={"digest": str(digest)})
     return manifest
 
 
@@ -289,6 +293,7 @@ def manifest_delete(*, repository: Repository, name: str, reference: str) -> Non
     if not is_digest(reference):
         if not Tag.objects.filter(repository=repository, name=name, tag=check_tag(reference)).delete()[0]:
             raise ManifestUnknown(detail={"tag": reference})
+        audit_record("docker.tag.delete", target=f"{repository.key}/{name}:{reference}")
         return
     digest = parse_digest(reference)
     manifest = Manifest.objects.filter(repository=repository, name=name, digest=str(digest)).first()

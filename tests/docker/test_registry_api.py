@@ -139,6 +139,13 @@ def test_deletes(server, admin_http):
     admin_http.put(f"{base}/manifests/drop", data=image.manifest, headers={"Content-Type": OCI_MANIFEST})
     assert admin_http.delete(f"{base}/manifests/drop").status_code == 202
     assert admin_http.get(f"{base}/manifests/drop").status_code == 404
+    from apps.audit.models import AuditEvent
+
+    recorded = set(AuditEvent.objects.filter(target__startswith="docker-local/deleting:")
+                   .values_list("action", "target", "actor"))
+    assert recorded == {("docker.tag", "docker-local/deleting:keep", "admin"),
+                        ("docker.tag", "docker-local/deleting:drop", "admin"),
+                        ("docker.tag.delete", "docker-local/deleting:drop", "admin")}
     assert admin_http.get(f"{base}/manifests/keep").status_code == 200
     assert admin_http.delete(f"{base}/manifests/{image.digest}").status_code == 202
     assert admin_http.get(f"{base}/manifests/keep").json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
