@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AccessToken, PermissionGrant, PermissionTarget, SecuritySettings
+from .models import AccessToken, ExternalIdentity, PermissionGrant, PermissionTarget, SecuritySettings
 
 
 class PermissionGrantInline(admin.TabularInline):
@@ -38,4 +38,17 @@ class SecuritySettingsAdmin(admin.ModelAdmin):
         return not SecuritySettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExternalIdentity)
+class ExternalIdentityAdmin(admin.ModelAdmin):
+    """Which accounts come from the directory or the SSO (recorded at login)."""
+
+    list_display = ("user", "realm", "last_seen")
+    list_filter = ("realm",)
+    search_fields = ("user__username",)
+    readonly_fields = ("user", "realm", "last_seen")
+
+    def has_add_permission(self, request):
         return False

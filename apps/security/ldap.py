@@ -12,6 +12,9 @@ from rest_framework.exceptions import APIException
 
 from apps.audit.services import audit_record
 
+from .models import ExternalIdentity
+from .services import external_identity_record, user_save
+
 # LDAP errors that mean "no answer from the directory", as opposed to "wrong password".
 _UNREACHABLE = (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.TIMELIMIT_EXCEEDED, ldap.CONNECT_ERROR)
 _errors: ContextVar[list | None] = ContextVar("repomgr_ldap_errors", default=None)
@@ -61,6 +64,8 @@ class DirectoryBackend(LDAPBackend):
         if user is None and unreachable:
             cache.set(_DOWN_KEY, True, getattr(settings, "LDAP_RETRY_SECONDS", 30))
             raise self._unavailable(username)
+        if user is not None:
+            external_identity_record(user=user, realm=ExternalIdentity.Realm.LDAP)
         return user
 
     @staticmethod
@@ -73,3 +78,32 @@ class DirectoryBackend(LDAPBackend):
     def _is_local_account(username: str) -> bool:
         user = get_user_model().objects.filter(username=username).only("password").first()
         return user is not None and user.has_usable_password()
+
+
+def directory_users_sync() -> dict[str, int]:
+    """Refresh every active directory account from the directory: attributes and groups are
+    updated, and accounts the directory no longer has are deactivated (their access tokens
+    stop working with them). Nothing is deactivated while the directory does not answer.
+    Returns counts of refreshed and deactivated accounts."""
+    backend = DirectoryBackend()
+    counts = {"refreshed": 0, "deactivated": 0}
+    identities = (ExternalIdentity.objects.select_related("user")
+                  .filter(realm=ExternalIdentity.Realm.LDAP, user__is_active=True))
+    for identity in identities:
+        username = identity.user.get_username()
+        token = _errors.set([])
+        try:
+            found = backend.populate_user(username)
+            errors = _errors.get()
+        finally:
+            _errors.reset(token)
+        if any(isinstance(e, _UNREACHABLE) for e in errors):
+            break
+        cache.delete(valid_cache_key(f"django_auth_ldap.user_dn.{username}"))
+        if found is None:
+            user_save(name=username, active=False)
+            audit_record("user.deactivate", target=username, detail={"reason": "not in the directory"})
+            counts["deactivated"] += 1
+        else:
+            counts["refreshed"] += 1
+    return counts

@@ -131,3 +131,22 @@ class LoginFailures(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.failures}"
+
+
+class ExternalIdentity(models.Model):
+    """Where an account comes from when not from repomgr itself: the directory or the SSO."""
+
+    class Realm(models.TextChoices):
+        LDAP = "ldap"
+        SAML = "saml"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="external_identity")
+    realm = models.CharField(max_length=16, choices=Realm.choices)
+    last_seen = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "external identities"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.realm})"

@@ -6,6 +6,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from djangosaml2.backends import Saml2Backend
 
+from .models import ExternalIdentity
+from .services import external_identity_record
+
 
 class SamlBackend(Saml2Backend):
     def get_or_create_user(self, user_lookup_key, user_lookup_value, create_unknown_user,
@@ -28,4 +31,5 @@ class SamlBackend(Saml2Backend):
                 user.is_superuser = user.is_staff = is_admin
                 user.save(update_fields=["is_superuser", "is_staff"])
             user.groups.set([Group.objects.get_or_create(name=name)[0] for name in groups])
+            external_identity_record(user=user, realm=ExternalIdentity.Realm.SAML)
         return user

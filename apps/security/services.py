@@ -6,7 +6,7 @@ from django.db import transaction
 
 from apps.repositories.models import Repository
 
-from .models import ACTIONS, PermissionGrant, PermissionTarget
+from .models import ACTIONS, ExternalIdentity, PermissionGrant, PermissionTarget
 
 ANY_LOCAL, ANY_REMOTE, ANY = "ANY LOCAL", "ANY REMOTE", "ANY"
 
@@ -81,3 +81,8 @@ def _require_all(wanted: list[str], found: set[str], what: str) -> None:
     missing = set(wanted) - found
     if missing:
         raise ValueError(f"unknown {what}: {', '.join(sorted(missing))}")
+
+
+def external_identity_record(*, user, realm: str) -> None:
+    """Note that ``user`` just logged in through ``realm`` (ldap, saml)."""
+    ExternalIdentity.objects.update_or_create(user=user, defaults={"realm": realm})

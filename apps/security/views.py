@@ -36,12 +36,18 @@ def _text(message: str, status: int = 200) -> HttpResponse:
 
 # --- users and groups -----------------------------------------------------------------------
 
+def _realm(user) -> str:
+    """internal, ldap or saml: where the account comes from."""
+    identity = getattr(user, "external_identity", None)
+    return identity.realm if identity is not None else "internal"
+
+
 def _user_json(user) -> dict:
     return {
         "name": user.username, "email": user.email, "admin": user.is_superuser,
         "profileUpdatable": True, "disableUIAccess": False,
         "internalPasswordDisabled": not user.has_usable_password(),
-        "lastLoggedIn": iso8601(user.last_login), "realm": "internal",
+        "lastLoggedIn": iso8601(user.last_login), "realm": _realm(user),
         "groups": sorted(user.groups.values_list("name", flat=True)),
     }
 
@@ -51,8 +57,9 @@ class UserListView(APIView):
         require_admin(request)
         base = base_url(request)
         return Response([{"name": u.username, "uri": f"{base}/api/security/users/{u.username}",
-                          "realm": "internal"}
-                         for u in get_user_model().objects.order_by("username")])
+                          "realm": _realm(u)}
+                         for u in get_user_model().objects.select_related("external_identity")
+                         .order_by("username")])
 
 
 class UserDetailView(APIView):

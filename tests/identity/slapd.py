@@ -69,10 +69,18 @@ class Slapd:
         base = (f"dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n"
                 f"dn: {PEOPLE}\nobjectClass: organizationalUnit\nou: people\n\n"
                 f"dn: {GROUPS}\nobjectClass: organizationalUnit\nou: groups\n")
-        ldif = "\n".join([base, *self.entries])
-        subprocess.run(["ldapadd", "-x", "-H", self.uri, "-D", ROOT_DN, "-w", ROOT_PASSWORD],
-                       input=ldif.encode(), check=True, capture_output=True)
+        self.add(base, *self.entries)
         return self
+
+    def add(self, *entries: str) -> None:
+        self._ldap("ldapadd", input="\n".join(entries))
+
+    def delete(self, *dns: str) -> None:
+        self._ldap("ldapdelete", *dns)
+
+    def _ldap(self, tool: str, *args: str, input: str = "") -> None:
+        subprocess.run([tool, "-x", "-H", self.uri, "-D", ROOT_DN, "-w", ROOT_PASSWORD, *args],
+                       input=input.encode(), check=True, capture_output=True)
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 20

@@ -143,3 +143,34 @@ def test_directory_users_log_in_again_as_soon_as_it_answers_again(recovering_ser
     with directory.frozen():
         assert requests.get(url, auth=("nora", "nora-pass"), timeout=60).status_code == 503
     assert requests.get(url, auth=("nora", "nora-pass"), timeout=60).status_code == 200
+
+
+@pytest.fixture
+def ldap_settings(settings, directory, monkeypatch):
+    """This process configured like the server, for running the scheduled job here."""
+    from apps.security import identity_settings
+
+    for name, value in directory.server_env(REPOMGR_LDAP_TIMEOUT="1").items():
+        monkeypatch.setenv(name, value)
+    for name, value in identity_settings.ldap_settings().items():
+        setattr(settings, name, value)
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "apps.security.ldap.DirectoryBackend"]
+    return settings
+
+
+def test_scheduled_sync_deactivates_accounts_gone_from_the_directory(ldap_server, deployers, directory, ldap_settings):
+    from apps.security.tasks import sync_directory_users
+
+    directory.add(person("gone", "gone-pass", "gone@example.org"), group("leavers", ["gone"]))
+    auth = ("gone", "gone-pass")
+    token = requests.post(f"{ldap_server.url}/api/security/token", auth=auth).json()["access_token"]
+    assert requests.get(f"{ldap_server.url}/api/security/users/gone", auth=("admin", "password")).json()["realm"] == "ldap"
+    with directory.frozen():
+        assert sync_directory_users() == {"refreshed": 0, "deactivated": 0}
+    assert requests.get(f"{ldap_server.url}/api/security/token", auth=("gone", token)).status_code == 200
+
+    directory.delete("cn=leavers,ou=groups,dc=example,dc=org", "uid=gone,ou=people,dc=example,dc=org")
+    assert sync_directory_users()["deactivated"] == 1
+    assert not get_user_model().objects.get(username="gone").is_active
+    assert requests.get(f"{ldap_server.url}/api/security/token", auth=("gone", token)).status_code == 401
+    assert AuditEvent.objects.filter(action="user.deactivate", target="gone").exists()

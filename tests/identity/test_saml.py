@@ -60,6 +60,7 @@ def test_round_trip_creates_the_user_with_mapped_attributes_and_groups(sso_serve
     sam = get_user_model().objects.get(username="sam")
     assert sam.email == "sam@example.org" and not sam.has_usable_password() and not sam.is_superuser
     assert sorted(sam.groups.values_list("name", flat=True)) == ["deployers", "sso-users"]
+    assert requests.get(f"{sso_server.url}/api/security/users/sam", auth=("admin", "password")).json()["realm"] == "saml"
     assert AuditEvent.objects.filter(action="login", actor="sam", detail__via="SamlBackend").exists()
 
 
