@@ -137,4 +137,6 @@ def saml_settings() -> dict:
         "SAML_DEFAULT_BINDING": saml2.BINDING_HTTP_REDIRECT,
         "SAML_SESSION_COOKIE_NAME": "repomgr_saml",
         "SAML_IGNORE_LOGOUT_ERRORS": True,
+        "SAML_CONFIG_LOADER": "apps.security.saml.config_loader",
+        "SAML_METADATA_REFRESH_SECONDS": env_int("REPOMGR_SAML_METADATA_REFRESH_SECONDS", 3600),
     }

@@ -1,10 +1,15 @@
 """Single sign-on logins (djangosaml2): users created on first login from the mapped
 attributes, the IdP's group attribute mirrored to repomgr groups, an optional admin group."""
 
+import threading
+import time
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 from djangosaml2.backends import Saml2Backend
+from djangosaml2.conf import config_settings_loader
+from saml2.config import SPConfig
 
 from .models import ExternalIdentity
 from .services import external_identity_record
@@ -33,3 +38,18 @@ class SamlBackend(Saml2Backend):
             user.groups.set([Group.objects.get_or_create(name=name)[0] for name in groups])
             external_identity_record(user=user, realm=ExternalIdentity.Realm.SAML)
         return user
+
+
+_config: tuple[float, SPConfig] | None = None
+_config_lock = threading.Lock()
+
+
+def config_loader(request=None) -> SPConfig:
+    """pysaml2's configuration, built at most once per REPOMGR_SAML_METADATA_REFRESH_SECONDS:
+    building it fetches the IdP's metadata when that is given by URL, which must not happen on
+    every login (nor make every login fail while the IdP's metadata URL is briefly down)."""
+    global _config
+    with _config_lock:
+        if _config is None or time.monotonic() - _config[0] > settings.SAML_METADATA_REFRESH_SECONDS:
+            _config = (time.monotonic(), config_settings_loader(request))
+        return _config[1]
