@@ -31,9 +31,10 @@ class GenericRaw(Protocol):
     name = "generic"
     actions = ("list", "read", "deploy", "overwrite", "delete")  # list before writes add files
     path_actions = ("read", "deploy", "overwrite", "delete")
+    prefix = ""
 
     def perform(self, world: World, role: Role, cell: Cell):
-        http, base = world.session(role), f"{world.server.url}/{_key(cell.repo_class)}"
+        http, base = world.session(role), f"{world.server.url}{self.prefix}/{_key(cell.repo_class)}"
         zone = ZONES.get(cell.zone)
         if cell.action == "read":
             return http.get(f"{base}/{zone}/seed.txt").status_code
@@ -133,7 +134,14 @@ class RepositoriesApi(Protocol):
         return 200 if role.may("manage", cell.repo_class, None) else self.denied(role)
 
 
-PROTOCOLS = [GenericRaw(), StorageApi(), RepositoriesApi()]
+class GenericUnderArtifactory(GenericRaw):
+    """The same routes under /artifactory/, for clients that hard-code Artifactory's path."""
+
+    name = "generic /artifactory"
+    prefix = "/artifactory"
+
+
+PROTOCOLS = [GenericRaw(), GenericUnderArtifactory(), StorageApi(), RepositoriesApi()]
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +175,7 @@ def world(matrix_server, bootstrapped) -> World:
                        saml_token=lambda server: ("sven", sso_token(server, "sven", "sven-pass")))
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name)
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name.replace(" /", "-"))
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name.replace(" ", "-"))
 def test_matrix(world, role, protocol):
     wrong = run_rows(protocol, world, role)
