@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from apps.core.views import PingView, VersionView
+from apps.docker.urls import api_urlpatterns as docker_api
 from apps.packages.views import ArtifactView, StorageInfoView, StorageView
 from apps.pypi.urls import urlpatterns as pypi
 from apps.repositories.views import RepositoryDetailView, RepositoryListView
@@ -20,6 +21,7 @@ api = [
     path("api/system/ping", PingView.as_view()),
     path("api/system/version", VersionView.as_view()),
     path("api/storageinfo", StorageInfoView.as_view()),
+    path("api/docker/", include(docker_api)),
     path("api/repositories", RepositoryListView.as_view()),
     path("api/repositories/<str:key>", RepositoryDetailView.as_view()),
     re_path(rf"^api/storage/{REPO}(?:/(?P<path>{ANY_PATH}))?$", StorageView.as_view()),

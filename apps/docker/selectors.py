@@ -104,15 +104,21 @@ def image_exists(repositories: list[Repository], name: str) -> bool:
     return Manifest.objects.filter(repository__in=repositories, name=name).exists()
 
 
-def catalog(user, *, n: int | None, last: str) -> list[str]:
-    """'<repository>/<image>' for every image the caller may read, in ASCII order."""
-    repositories = {r.pk: r for r in Repository.objects.filter(
-        package_type=Repository.PackageType.DOCKER).exclude(rclass=Repository.RClass.VIRTUAL)}
+def catalog(user, *, n: int | None, last: str, repository: Repository | None = None) -> list[str]:
+    """'<repository>/<image>' for every image the caller may read, in ASCII order; with
+    ``repository``, the names of its images (a virtual one's: its members')."""
+    if repository is not None:
+        sources = resolution_order(repository) if repository.is_virtual else [repository]
+        repositories = {r.pk: r for r in sources}
+    else:
+        repositories = {r.pk: r for r in Repository.objects.filter(
+            package_type=Repository.PackageType.DOCKER).exclude(rclass=Repository.RClass.VIRTUAL)}
     rows = (Manifest.objects.filter(repository__in=list(repositories))
             .values_list("repository_id", "name").distinct())
-    names = sorted(
-        f"{repositories[pk].key}/{name}" for pk, name in rows
-        if authorize(user, "read", repositories[pk], image_folder(name)))
+    readable = {(pk, name) for pk, name in rows
+                if authorize(user, "read", repositories[pk], image_folder(name))}
+    names = sorted({name if repository is not None else f"{repositories[pk].key}/{name}"
+                    for pk, name in readable})
     names = [full for full in names if full > last] if last else names
     return names if n is None else names[:n]
 

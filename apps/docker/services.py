@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.audit.services import audit_record
 from apps.packages.models import Artifact
 from apps.packages.services import artifact_delete, artifact_deploy, blob_ingest
-from apps.packages.storage import CHUNK, IncompleteBody, Spool
+from apps.packages.storage import CHUNK, IncompleteBody, Spool, blob_store
 from apps.repositories.models import Repository
 
 from . import selectors
@@ -300,6 +300,45 @@ def manifest_delete(*, repository: Repository, name: str, reference: str) -> Non
     if manifest is None:
         raise ManifestUnknown(detail={"digest": reference})
     artifact_delete(repository=repository, path=manifest_path(name, digest))
+
+
+# --- promotion ------------------------------------------------------------------------------
+
+@transaction.atomic
+def image_promote(*, source: Repository, target: Repository, name: str, tag: str,
+                  target_name: str, target_tag: str, copy: bool, username: str = "") -> Manifest:
+    """Copy (or move) ``name:tag`` of ``source`` to ``target_name:target_tag`` of ``target``:
+    manifests and layers are linked there, no bytes are copied.
+
+    Raises ManifestUnknown, ManifestBlobUnknown (a layer the source lacks).
+    """
+    manifest = (Manifest.objects.filter(repository=source, name=name, tags__tag=check_tag(tag))
+                .select_related("artifact__blob").first())
+    if manifest is None:
+        raise ManifestUnknown(detail={"name": name, "tag": tag})
+    promoted = _promote(manifest, target, target_name, check_tag(target_tag), username)
+    if not copy:
+        manifest_delete(repository=source, name=name, reference=tag)
+    return promoted
+
+
+def _promote(manifest: Manifest, target: Repository, target_name: str, tag: str | None,
+             username: str) -> Manifest:
+    children = {m.digest: m for m in Manifest.objects.filter(
+        repository=manifest.repository, name=manifest.name,
+        digest__in=manifest.references.values("digest")).select_related("artifact__blob")}
+    for reference in manifest.references.all():
+        if reference.digest in children:
+            _promote(children[reference.digest], target, target_name, None, username)
+            continue
+        layer = selectors.blob_find(manifest.repository, manifest.name, parse_digest(reference.digest))
+        if layer is not None:
+            blob_link(repository=target, name=target_name, digest=parse_digest(reference.digest),
+                      blob=layer.blob, username=username)
+    with blob_store().open(manifest.artifact.blob.sha256) as handle:
+        body = handle.read()
+    return manifest_push(repository=target, name=target_name, reference=tag or manifest.digest,
+                         body=body, content_type=manifest.media_type, username=username)
 
 
 # --- garbage collection ---------------------------------------------------------------------

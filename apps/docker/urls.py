@@ -4,7 +4,8 @@ from django.urls import path, re_path
 
 from . import views
 
-IMAGE = r"^v2/(?P<repo_key>[A-Za-z0-9][A-Za-z0-9._-]*)/(?P<name>.+)"
+REPO = r"(?P<repo_key>[A-Za-z0-9][A-Za-z0-9._-]*)"
+IMAGE = rf"^v2/{REPO}/(?P<name>.+)"
 
 urlpatterns = [
     path("v2/", views.PingView.as_view()),
@@ -18,4 +19,12 @@ urlpatterns = [
     re_path(IMAGE + r"/referrers/(?P<digest>[^/]+)$", views.ReferrersView.as_view()),
     # Anything else under /v2/ is the registry's, never the raw artifact API's.
     re_path(r"^v2/.*$", views.UnknownView.as_view()),
+]
+
+
+# Artifactory's Docker REST API, mounted at api/docker/ (and so also under /artifactory/).
+api_urlpatterns = [
+    re_path(rf"^{REPO}/v2/_catalog$", views.RepositoryCatalogView.as_view()),
+    re_path(rf"^{REPO}/v2/promote$", views.PromoteView.as_view()),
+    re_path(rf"^{REPO}/v2/(?P<name>.+)/tags/list$", views.TagsView.as_view()),
 ]

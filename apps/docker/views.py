@@ -7,15 +7,16 @@ from urllib.parse import urlencode
 from django.http import HttpResponse, JsonResponse
 from rest_framework.views import APIView
 
+from apps.core.errors import ApiError, BadRequest, NotFound
 from apps.core.http import request_stream
 from apps.repositories.models import Repository
 from apps.security.authentication import BasicAuthentication, BearerAuthentication
-from apps.security.authorization import authorize
+from apps.security.authorization import authorize, require
 
 from . import pull, selectors, services
 from .errors import (BlobUnknown, Denied, DigestInvalid, ManifestTooLarge,
                      ManifestUnknown, NameUnknown, PaginationNumberInvalid, RangeInvalid,
-                     Unauthorized, Unsupported, error_response)
+                     RegistryError, Unauthorized, Unsupported, error_response)
 from .manifests import MAX_MANIFEST_BYTES, OCI_INDEX
 from .references import check_name, check_tag, image_folder, is_digest, parse_digest
 from .tokens import (ACTIONS, SERVICE, RegistryTokenAuthentication, parse_scope, token_allows,
@@ -143,6 +144,25 @@ class CatalogView(RegistryView):
             return JsonResponse({"repositories": []})
         names = selectors.catalog(request.user, n=None if n is None else n + 1,
                                   last=request.query_params.get("last", ""))
+        names, headers = _paged(request, names, n)
+        return _with(JsonResponse({"repositories": names}), headers)
+
+
+class RepositoryCatalogView(RegistryView):
+    """Artifactory's /api/docker/<repo>/v2/_catalog: the image names of one repository."""
+
+    def get(self, request, repo_key: str):
+        repository = selectors.docker_repository(repo_key)
+        if repository is None:
+            raise NameUnknown(f"repository '{repo_key}' not found")
+        self.scope = "registry:catalog:*"
+        if not request.user.is_authenticated and not isinstance(request.auth, dict) \
+                and not selectors.catalog(request.user, n=1, last="", repository=repository):
+            raise Unauthorized()
+        n = _page_size(request.query_params)
+        names = [] if n == 0 else selectors.catalog(
+            request.user, n=None if n is None else n + 1, last=request.query_params.get("last", ""),
+            repository=repository)
         names, headers = _paged(request, names, n)
         return _with(JsonResponse({"repositories": names}), headers)
 
@@ -354,3 +374,37 @@ class UnknownView(RegistryView):
         self.headers = self.default_response_headers
         response = error_response(NameUnknown("no such registry endpoint"))
         return self.finalize_response(self.request, response, *args, **kwargs)
+
+
+class PromoteView(APIView):
+    """Artifactory's POST /api/docker/<repo>/v2/promote: copy or move a tag to another
+    repository (REST API: Artifactory's error shape)."""
+
+    def post(self, request, repo_key: str):
+        body = request.data if isinstance(request.data, dict) else {}
+        name, tag = str(body.get("dockerRepository", "")), str(body.get("tag", ""))
+        if not name or not tag or not body.get("targetRepo"):
+            raise BadRequest("dockerRepository, tag and targetRepo are required")
+        try:
+            source, target = _rest_repository(repo_key), _rest_repository(str(body["targetRepo"]))
+            target_name = check_name(str(body.get("targetDockerRepository") or name))
+            folder, copy = image_folder(check_name(name)), bool(body.get("copy", False))
+            require(request.user, "read", source, folder)
+            require(request.user, "deploy", target, image_folder(target_name))
+            if not copy:
+                require(request.user, "delete", source, folder)
+            services.image_promote(source=source, target=target, name=name, tag=tag,
+                                   target_name=target_name, target_tag=str(body.get("targetTag") or tag),
+                                   copy=copy, username=request.user.get_username())
+        except RegistryError as exc:
+            raise ApiError(f"{exc.code}: {exc.message}", status=exc.status) from None
+        return JsonResponse({"message": "Promotion ended successfully"})
+
+
+def _rest_repository(key: str) -> Repository:
+    repository = selectors.docker_repository(key)
+    if repository is None:
+        raise NotFound(f"Docker repository '{key}' not found")
+    if not repository.is_local:
+        raise BadRequest(f"'{key}' is not a local repository")
+    return repository

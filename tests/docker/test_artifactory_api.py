@@ -1,0 +1,62 @@
+"""Artifactory's Docker REST API: per-repository catalog and tags, and promotion (copy or move
+a tag to another repository; layers linked, not copied), also under /artifactory/."""
+
+import pytest
+
+from apps.packages.models import Blob
+from tests.factories import grant, make_repository, make_user
+from tests.factories.docker import OCI_MANIFEST, make_image, push_image, sha256
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_catalog_and_tags_of_one_repository(server, admin_http):
+    image = make_image()
+    for name in ("team/app", "team/tool"):
+        assert push_image(admin_http, server.url, f"docker-local/{name}", image, "1").status_code == 201
+    for prefix in ("", "/artifactory"):
+        base = f"{server.url}{prefix}/api/docker/docker-local/v2"
+        assert admin_http.get(f"{base}/_catalog").json() == {"repositories": ["team/app", "team/tool"]}
+        page = admin_http.get(f"{base}/_catalog", params={"n": 1})
+        assert page.json()["repositories"] == ["team/app"] and "rel=\"next\"" in page.headers["Link"]
+        assert admin_http.get(f"{base}/team/app/tags/list").json()["tags"] == ["1"]
+    virtual = admin_http.get(f"{server.url}/api/docker/docker/v2/_catalog").json()
+    assert virtual["repositories"] == ["team/app", "team/tool"]
+
+
+def test_promote_copies_then_moves_without_copying_bytes(server, admin_http, http):
+    make_repository("docker-prod", "local", "docker")
+    image = make_image(layer_sizes=(6_000,))
+    assert push_image(admin_http, server.url, "docker-local/team/app", image, "1.4").status_code == 201
+    blobs = Blob.objects.count()
+    url = f"{server.url}/api/docker/docker-local/v2/promote"
+    copied = admin_http.post(url, json={"targetRepo": "docker-prod", "dockerRepository": "team/app",
+                                        "tag": "1.4", "targetTag": "release", "copy": True})
+    assert copied.status_code == 200, copied.text
+    got = http.get(f"{server.url}/v2/docker-prod/team/app/manifests/release", headers={"Accept": OCI_MANIFEST})
+    assert got.content == image.manifest
+    assert http.get(f"{server.url}/v2/docker-prod/team/app/blobs/{sha256(image.layers[0])}").content == image.layers[0]
+    assert http.get(f"{server.url}/v2/docker-local/team/app/manifests/1.4").status_code == 200
+    assert Blob.objects.count() == blobs
+
+    moved = admin_http.post(url, json={"targetRepo": "docker-prod", "dockerRepository": "team/app",
+                                       "tag": "1.4"})
+    assert moved.status_code == 200
+    assert http.get(f"{server.url}/v2/docker-prod/team/app/manifests/1.4").status_code == 200
+    assert http.get(f"{server.url}/v2/docker-local/team/app/manifests/1.4").status_code == 404
+
+
+def test_promote_needs_permissions_and_a_tag(server, admin_http, http):
+    make_repository("docker-prod", "local", "docker")
+    make_user("dev")
+    grant("dev", repositories=["docker-local"], users={"dev": ["read", "deploy"]})
+    image = make_image()
+    assert push_image(admin_http, server.url, "docker-local/team/app", image, "1").status_code == 201
+    url = f"{server.url}/api/docker/docker-local/v2/promote"
+    body = {"targetRepo": "docker-prod", "dockerRepository": "team/app", "tag": "1", "copy": True}
+    denied = http.post(url, json=body, auth=("dev", "secret-pass"))
+    assert denied.status_code == 403 and denied.json()["errors"][0]["status"] == 403
+    missing = admin_http.post(url, json={**body, "tag": "nope"})
+    assert missing.status_code == 404 and "MANIFEST_UNKNOWN" in missing.json()["errors"][0]["message"]
+    assert admin_http.post(url, json={"tag": "1"}).status_code == 400
+    assert admin_http.post(url, json={**body, "targetRepo": "docker-remote"}).status_code == 400
