@@ -1,11 +1,20 @@
 """The registry API spoken over HTTP against the live server: pushes and pulls of every
 kind, pagination, referrers, deletes and the token dance."""
 
+import hashlib
 import json
+import threading
 
+import jwt
 import pytest
 import requests
+from django.contrib.auth import get_user_model
 
+from apps.audit.models import AuditEvent
+from apps.packages.models import Blob
+from apps.security.models import SecuritySettings
+from apps.security.tokens import token_create
+from tests.factories import grant, make_user
 from tests.factories.docker import (OCI_INDEX, OCI_MANIFEST, make_image, push_blob, push_image, sha256)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -139,8 +148,6 @@ def test_deletes(server, admin_http):
     admin_http.put(f"{base}/manifests/drop", data=image.manifest, headers={"Content-Type": OCI_MANIFEST})
     assert admin_http.delete(f"{base}/manifests/drop").status_code == 202
     assert admin_http.get(f"{base}/manifests/drop").status_code == 404
-    from apps.audit.models import AuditEvent
-
     recorded = set(AuditEvent.objects.filter(target__startswith="docker-local/deleting:")
                    .values_list("action", "target", "actor"))
     assert recorded == {("docker.tag", "docker-local/deleting:keep", "admin"),
@@ -155,8 +162,6 @@ def test_deletes(server, admin_http):
 
 
 def test_sha512_blob_and_manifest(server, admin_http):
-    import hashlib
-
     data = b"sha512 content"
     digest = "sha512:" + hashlib.sha512(data).hexdigest()
     pushed = admin_http.post(f"{server.url}/v2/docker-local/five12/blobs/uploads/",
@@ -171,8 +176,6 @@ def test_sha512_blob_and_manifest(server, admin_http):
 def test_token_grants_the_intersection_of_scope_and_permissions(server, http, admin_http):
     anonymous = http.get(f"{server.url}/v2/token", params={
         "service": "repomgr", "scope": "repository:docker-local/team/app:pull,push"}).json()
-    import jwt
-
     claims = jwt.decode(anonymous["token"], options={"verify_signature": False})
     assert claims["access"] == [{"type": "repository", "name": "docker-local/team/app", "actions": ["pull"]}]
     bearer = {"Authorization": f"Bearer {anonymous['token']}"}
@@ -207,10 +210,6 @@ def test_index_needs_its_manifests(server, admin_http):
 
 
 def test_scoped_access_token_stays_within_its_scope(server, http, admin_http):
-    from django.contrib.auth import get_user_model
-
-    from apps.security.tokens import token_create
-
     _, secret = token_create(user=get_user_model().objects.get(username="admin"), read_only=True,
                              repositories=["docker-local"])
     image = make_image()
@@ -218,8 +217,6 @@ def test_scoped_access_token_stays_within_its_scope(server, http, admin_http):
     token = http.get(f"{server.url}/v2/token", auth=("admin", secret), params={"scope": [
         "repository:docker-local/scoped:pull,push,delete", "repository:docker-remote/x:pull",
         "registry:catalog:*"]}).json()["token"]
-    import jwt
-
     access = jwt.decode(token, options={"verify_signature": False})["access"]
     assert access == [{"type": "repository", "name": "docker-local/scoped", "actions": ["pull"]}]
     bearer = {"Authorization": f"Bearer {token}"}
@@ -232,15 +229,11 @@ def test_scoped_access_token_stays_within_its_scope(server, http, admin_http):
 
 
 def test_permission_patterns_name_the_image_folder(server, http, admin_http):
-    from tests.factories import grant, make_user
-
     image = make_image()
     for name in ("team/app", "team/other"):
         assert push_image(admin_http, server.url, f"docker-local/{name}", image, "1").status_code == 201
     make_user("dev")
     grant("team-app", repositories=["docker-local"], users={"dev": ["read"]}, include=["team/app/**"])
-    from apps.security.models import SecuritySettings
-
     SecuritySettings.objects.update(anonymous_access=False)
     dev = ("dev", "secret-pass")
     assert http.get(f"{server.url}/v2/docker-local/team/app/manifests/1", auth=dev).status_code == 200
@@ -259,10 +252,6 @@ def test_bytes_put_at_a_registry_path_by_other_means_are_never_served(server, ad
 
 
 def test_concurrent_pushes_of_one_layer_store_it_once(server, admin_http):
-    import threading
-
-    from apps.packages.models import Blob
-
     layer = b"popular base layer" * 20_000
     results = []
 

@@ -11,6 +11,7 @@ import requests
 
 from apps.repositories.models import Repository
 from apps.repositories.services import repository_update
+from apps.security.models import SecuritySettings
 from tests.docker.upstream import DistributionRegistry
 from tests.factories import make_repository
 from tests.factories.docker import OCI_MANIFEST, make_image, push_image, sha256
@@ -98,8 +99,6 @@ def test_concurrent_blob_requests_fetch_once_from_upstream(server, upstream, doc
 def test_another_repomgr_with_token_auth_as_upstream(server, admin_http):
     """The upstream (this same server) refuses anonymous reads: the remote repository gets in
     through the bearer-token dance with its configured credentials."""
-    from apps.security.models import SecuritySettings
-
     SecuritySettings.objects.update(anonymous_access=False)
     image = make_image(layer_sizes=(5_000,))
     assert push_image(admin_http, server.url, "docker-local/private/app", image, "7").status_code == 201
