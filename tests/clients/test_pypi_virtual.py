@@ -61,6 +61,11 @@ def test_upload_to_virtual_lands_in_local_and_local_project_hides_remote(server,
 
     listing = requests.get(f"{virtual}/simple/", headers={"Accept": JSON_V1}).json()["projects"]
     assert {p["name"] for p in listing} == {"corp-secret", "ext-lib", "ext-tool"}
+    merged = requests.get(f"{virtual}/pypi/corp-secret/json").json()
+    assert merged["info"]["version"] == "1.0" and list(merged["releases"]) == ["1.0"]
+    assert merged["info"]["requires_dist"] == ["ext-lib"]
+    assert requests.get(f"{virtual}/pypi/ext-lib/json").json()["urls"][0]["url"] == \
+        f"{virtual}/packages/ext-lib/ext_lib-1.0-py3-none-any.whl"
 
 
 def test_allow_list_lets_remote_files_of_a_local_project_through(server, virtual):
