@@ -8,8 +8,9 @@ with the stored bytes. A virtual repository merges its readable members in order
 a project any local member holds hides the remote members' files of that name unless the
 virtual repository's allow list names it (dependency confusion)."""
 
+import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -20,6 +21,7 @@ from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable, remote_file
 from apps.repositories.resolve import readable_sources
 from apps.repositories.selectors import repository_accepts
+from apps.security.authorization import authorize, read_restriction
 from apps.packages.selectors import artifact_find
 
 from .distributions import normalize
@@ -70,17 +72,19 @@ class _Plan:
     variant: str
     fresh_until: datetime | None
     upstream: dict  # repository id -> UpstreamIndex fetched while computing the state
+    user: object = None
+    restricted: dict = field(default_factory=dict)  # repository id -> read_restriction()
 
 
 def project_page(user, repository: Repository, project: str) -> PypiPage | None:
     """The stored simple page of ``project`` as ``user`` may see it (built if out of date), or
     None when no readable source has the project. Raises UpstreamUnavailable when an upstream
     is needed, fails, and nothing of it is cached."""
-    # A project is the folder <project>/: patterns such as "team-*/**" admit its page.
-    sources = sources_for(user, repository, project + "/")
+    sources = sources_for(user, repository, project, folder=True)
     if not sources:
         return None
-    variant = ",".join(str(s.pk) for s in sources) if repository.is_virtual else ""
+    restricted = {s.pk: read_restriction(user, s) for s in sources}
+    variant = _variant(repository, sources, restricted)
     page = _page_probe(repository, project, variant, sources)
     if page is not None:
         local_state = _local_state(repository, sources, page.probed_serials, page.probed_allow)
@@ -88,6 +92,7 @@ def project_page(user, repository: Repository, project: str) -> PypiPage | None:
         if fresh and page.state.startswith(local_state + "#"):
             return page  # the hot path: one query besides the caller's authorization
     plan = _plan(repository, project, sources, variant)
+    plan.user, plan.restricted = user, restricted
     if page is not None and page.state == plan.state:
         PypiPage.objects.filter(pk=page.pk).update(fresh_until=plan.fresh_until)
         return page
@@ -100,6 +105,16 @@ def project_page(user, repository: Repository, project: str) -> PypiPage | None:
         index.serial = (page.serial if page else 0) + 1
     return _store(repository, project, variant, plan.state, index.serial, render_project(index),
                   replaces=page, fresh_until=plan.fresh_until)
+
+
+def _variant(repository, sources, restricted: dict[int, str]) -> str:
+    """Which stored page a caller gets: one per set of readable members of a virtual
+    repository and per set of path patterns that restrict the caller ('' for the common case:
+    a local or remote repository the caller may read all of)."""
+    if not repository.is_virtual and not any(restricted.values()):
+        return ""
+    variant = ",".join(f"{s.pk}:{restricted[s.pk]}" if restricted[s.pk] else str(s.pk) for s in sources)
+    return variant if len(variant) <= 200 else hashlib.sha256(variant.encode()).hexdigest()
 
 
 def _page_probe(repository, project: str, variant: str, sources) -> PypiPage | None:
@@ -174,8 +189,11 @@ def _build_index(plan: _Plan) -> ProjectIndex | None:
             index = upstream.index if upstream else None
         for entry in (index.files if index else []):
             path = artifact_path(plan.project, entry["filename"])
-            if repository_accepts(plan.repository, path) and repository_accepts(source, path):
-                files.setdefault(entry["filename"], entry)
+            if not (repository_accepts(plan.repository, path) and repository_accepts(source, path)):
+                continue
+            if plan.restricted.get(source.pk) and not authorize(plan.user, "read", source, path):
+                continue
+            files.setdefault(entry["filename"], entry)
     if not files:
         if failures:
             raise UpstreamUnavailable(f"No upstream of '{plan.repository.key}' could be reached")
@@ -190,6 +208,7 @@ def project_list_page(user, repository: Repository) -> PypiPage | None:
     sources = sources_for(user, repository, "", folder=True)
     if not sources:
         return None
+    restricted = {s.pk: read_restriction(user, s) for s in sources}
     parts = [PAGE_FORMAT, f"R{repository.pk}@{repository.modified.timestamp()}"]
     serials = {}
     for source in sources:
@@ -200,7 +219,7 @@ def project_list_page(user, repository: Repository) -> PypiPage | None:
         else:
             tag += _remote_list_state(source)
         parts.append(tag)
-    state, variant = "|".join(parts), ",".join(str(s.pk) for s in sources)
+    state, variant = "|".join(parts), _variant(repository, sources, restricted)
     page = (PypiPage.objects.filter(repository=repository, project="", variant=variant)
             .defer("html", "json").first())
     if page is not None and page.state == state:
@@ -211,7 +230,8 @@ def project_list_page(user, repository: Repository) -> PypiPage | None:
             found = local_project_names(source) if source.is_local else remote_project_names(source)
         except UpstreamUnavailable:
             continue
-        names.update(n for n in found if repository_accepts(source, n))
+        names.update(n for n in found if repository_accepts(source, n + "/") and (
+            not restricted[source.pk] or authorize(user, "read", source, n + "/")))
     serial = serials.get(repository.pk) or ((page.serial if page else 0) + 1)
     return _store(repository, "", variant, state, serial, render_project_list(sorted(names), serial),
                   replaces=page)

@@ -4,13 +4,14 @@ A user's rules (their own grants and their groups' grants) are loaded once per r
 constant number of queries and kept on the user object; every later decision is in memory.
 """
 
+import hashlib
 from dataclasses import dataclass
 
 from django.db.models import Q
 from rest_framework.exceptions import NotAuthenticated
 
 from apps.core.errors import Forbidden
-from apps.repositories.patterns import path_allowed
+from apps.repositories.patterns import path_allowed, split_patterns
 
 from .models import ACTIONS, ANONYMOUS_USERNAME, PermissionGrant, SecuritySettings
 from .tokens import token_scope
@@ -83,6 +84,23 @@ def may_read_somewhere(user, repository) -> bool:
 
         return any(may_read_somewhere(user, member) for member in resolution_order(repository))
     return any("read" in rule.actions and rule.covers(repository) for rule in rules_for(user))
+
+
+def read_restriction(user, repository) -> str:
+    """'' when ``user`` may read every path of the (non-virtual) ``repository``; otherwise a
+    short key of the path patterns that decide which paths (the same key means the same
+    answers), so that a listing filtered for one caller can be reused for another."""
+    scope = token_scope(user)
+    if scope is not None and scope.owner_is_admin and user.is_active:
+        return ""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return ""
+    rules = [rule for rule in rules_for(user) if "read" in rule.actions and rule.covers(repository)]
+    if any(split_patterns(rule.includes) in ((), ("**",)) and not split_patterns(rule.excludes)
+           for rule in rules):
+        return ""
+    decisive = sorted({(rule.includes, rule.excludes) for rule in rules})
+    return hashlib.sha256(repr(decisive).encode()).hexdigest()[:16]
 
 
 def rules_for(user) -> list[Rule]:

@@ -9,7 +9,9 @@ import requests
 from apps.packages.models import Artifact
 from apps.security.models import SecuritySettings
 from tests.factories import grant, make_user
-from tests.factories.pypi import make_wheel
+from apps.pypi.negotiation import JSON_V1
+from tests.conftest import ADMIN
+from tests.factories.pypi import make_sdist, make_wheel
 from tests.pypi.clients import BIN, clean_env, installed_version, pip_install, post_upload, run, uv_pip_install
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -73,3 +75,24 @@ def test_path_patterns_of_permissions_apply_to_projects(server, tmp_path):
     assert requests.get(f"{url}simple/other-lib/", auth=auth).status_code == 404
     assert requests.get(f"{url}packages/other-lib/other_lib-1.0-py3-none-any.whl", auth=auth).status_code == 404
     pip_install(url.replace("http://", "http://team:team-secret-1@") + "simple/", tmp_path / "t", "team-tools")
+    listing = requests.get(f"{url}simple/", auth=auth, headers={"Accept": JSON_V1}).json()["projects"]
+    assert listing == [{"name": "team-tools"}]
+    everything = requests.get(f"{url}simple/", auth=ADMIN, headers={"Accept": JSON_V1}).json()["projects"]
+    assert everything == [{"name": "other-lib"}, {"name": "team-tools"}]
+
+
+def test_a_page_shows_only_the_files_the_caller_may_read(server, tmp_path):
+    url = f"{server.url}/api/pypi/pypi-local/"
+    for path in (make_wheel(tmp_path, "mixed", "1.0"), make_sdist(tmp_path, "mixed", "1.0")):
+        assert post_upload(url, path).ok
+    make_user("wheels", "wheels-only-1")
+    grant("wheels-only", repositories=["pypi-local"], users={"wheels": ["read"]}, include=["**/*.whl"])
+
+    def files(auth):
+        page = requests.get(f"{url}simple/mixed/", auth=auth, headers={"Accept": JSON_V1})
+        return [f["filename"] for f in page.json()["files"]]
+
+    assert files(("wheels", "wheels-only-1")) == ["mixed-1.0-py3-none-any.whl"]
+    assert files(None) == ["mixed-1.0-py3-none-any.whl", "mixed-1.0.tar.gz"]  # anonymous reads all
+    assert files(("wheels", "wheels-only-1")) == ["mixed-1.0-py3-none-any.whl"]
+    assert requests.get(f"{url}packages/mixed/mixed-1.0.tar.gz", auth=("wheels", "wheels-only-1")).status_code == 404
