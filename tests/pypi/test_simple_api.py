@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import re
 import zipfile
+from urllib.parse import urljoin
 
 import pytest
 
@@ -172,3 +173,15 @@ def test_delete_release_and_file_need_delete_permission(server, http, admin_http
     assert page["versions"] == ["1.0"]
     assert http.get(f"{base}/packages/demo-pkg/demo_pkg-1.0.tar.gz").status_code == 404
     assert admin_http.delete(f"{base}/pypi/demo-pkg/2.0rc1").status_code == 404
+
+
+def test_artifactory_prefix_and_head(server, http, uploaded):
+    prefixed = f"{server.url}/artifactory/api/pypi/pypi-local/simple/demo-pkg/"
+    page = http.get(prefixed, headers=JSON_ACCEPT)
+    assert page.status_code == 200
+    wheel = next(f for f in page.json()["files"] if f["filename"].endswith("1.0-py3-none-any.whl"))
+    file_url = urljoin(page.url, wheel["url"])
+    assert file_url == f"{server.url}/artifactory/api/pypi/pypi-local/packages/demo-pkg/{wheel['filename']}"
+    assert http.get(file_url).content == uploaded[wheel["filename"]].read_bytes()
+    head = http.head(simple(server), headers=JSON_ACCEPT)
+    assert head.status_code == 200 and head.content == b"" and head.headers["ETag"]
