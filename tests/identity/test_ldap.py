@@ -10,11 +10,12 @@ from django.contrib.auth import get_user_model
 
 from apps.audit.models import AuditEvent
 from apps.pypi.models import PypiFile
+from apps.security.models import SecuritySettings
 from tests.factories import grant, make_group
 from tests.factories.pypi import make_wheel
 from tests.identity.slapd import ROOT_PASSWORD, Slapd, group, person
 from tests.livestack import LiveServer
-from tests.pypi.clients import twine_upload
+from tests.pypi.clients import installed_version, pip_install, twine_upload
 from tests.security.browser import form_fields, form_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -74,6 +75,19 @@ def test_twine_upload_needs_the_directory_group_that_may_deploy(ldap_server, boo
     assert refused.returncode != 0 and "403" in refused.stdout + refused.stderr
     twine_upload(url, [make_wheel(tmp_path, "ldap-pkg", "1.0")], user="lara", password="lara-pass")
     assert list(PypiFile.objects.values_list("filename", flat=True)) == ["ldap_pkg-1.0-py3-none-any.whl"]
+
+
+@pytest.mark.slow
+def test_pip_installs_with_directory_credentials_only_for_a_group_that_may_read(ldap_server, bootstrapped, tmp_path):
+    SecuritySettings.objects.update(anonymous_access=False)
+    make_group("deployers")
+    grant("deployers-pypi", repositories=["pypi-local"], groups={"deployers": ["read", "deploy"]})
+    twine_upload(f"{ldap_server.url}/api/pypi/pypi-local/", [make_wheel(tmp_path, "ldap-lib", "2.0")])
+    index = "http://{}@" + ldap_server.host + "/api/pypi/pypi-local/simple/"
+    pip_install(index.format("lara:lara-pass"), tmp_path / "lara", "ldap-lib")
+    assert installed_version(tmp_path / "lara", "ldap_lib") == "2.0"
+    refused = pip_install(index.format("nora:nora-pass"), tmp_path / "nora", "ldap-lib", check=False)
+    assert refused.returncode != 0 and not (tmp_path / "nora" / "ldap_lib").exists()
 
 
 def test_admin_group_makes_an_administrator(ldap_server, bootstrapped):
