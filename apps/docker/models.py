@@ -59,9 +59,9 @@ class Tag(models.Model):
 
 
 class UploadSession(models.Model):
-    """A blob upload in progress. Its bytes accumulate in a file named after the id in the
-    data dir's upload folder; ``hashed_*`` keep the digests of a body received in one piece so
-    the closing PUT need not read it again."""
+    """A blob upload in progress. Its chunks are parts in the blob store (any node can take
+    the next request); ``hashed_*`` keep the digests of a body received in one piece so the
+    closing PUT need not read it again."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     repository = models.ForeignKey("repositories.Repository", on_delete=models.CASCADE,
@@ -69,6 +69,8 @@ class UploadSession(models.Model):
     name = models.CharField(max_length=255)
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True, db_index=True)
+    size = models.BigIntegerField(default=0)
+    parts = models.PositiveIntegerField(default=0)
     hashed_size = models.BigIntegerField(null=True, blank=True)
     hashed_digests = models.JSONField(default=dict, blank=True)
 

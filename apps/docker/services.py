@@ -4,9 +4,7 @@ import hashlib
 import os
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
-from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
@@ -23,24 +21,7 @@ from .errors import (BlobUnknown, BlobUploadUnknown, DigestInvalid, ManifestBlob
 from .manifests import ParsedManifest, parse_manifest, referrer_artifact_type
 from .models import Manifest, ManifestReference, Tag, UploadSession
 from .references import BLOB_FOLDER, Digest, blob_path, check_tag, digest_of, is_digest, manifest_path, parse_digest
-from .spooling import receive
-
-
-def upload_dir() -> Path:
-    path = Path(settings.TMP_DIR) / "docker-uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def upload_file(session: UploadSession) -> Path:
-    return upload_dir() / str(session.id)
-
-
-def upload_size(session: UploadSession) -> int:
-    try:
-        return upload_file(session).stat().st_size
-    except FileNotFoundError:
-        return 0
+from .spooling import ParallelSpool, receive
 
 
 # --- blobs ----------------------------------------------------------------------------------
@@ -97,9 +78,7 @@ def _file_digest(path: str, algorithm: str) -> str:
 # --- upload sessions ------------------------------------------------------------------------
 
 def upload_start(*, repository: Repository, name: str) -> UploadSession:
-    session = UploadSession.objects.create(repository=repository, name=name)
-    upload_file(session).touch()
-    return session
+    return UploadSession.objects.create(repository=repository, name=name)
 
 
 def upload_append(*, session: UploadSession, stream, length: int | None,
@@ -116,27 +95,22 @@ def upload_append(*, session: UploadSession, stream, length: int | None,
             raise RangeInvalid("the chunk is not as long as its Content-Range says")
         with transaction.atomic():
             session = UploadSession.objects.select_for_update().get(pk=session.pk)
-            size = upload_size(session)
-            if start is not None and start != size:
-                raise RangeInvalid(f"the upload holds {size} bytes; a chunk must start there",
-                                   headers={"Range": _range(size)})
-            _append(session, spool, size)
-            session.save(update_fields=["modified", "hashed_size", "hashed_digests"])
-            return size + spool.size
+            if start is not None and start != session.size:
+                raise RangeInvalid(f"the upload holds {session.size} bytes; a chunk must start there",
+                                   headers={"Range": _range(session.size)})
+            if spool.size:
+                _add_part(session, spool)
+            return session.size
 
 
-def _append(session: UploadSession, spool: Spool, size: int) -> None:
-    target = upload_file(session)
-    if size == 0:
-        # The usual case (one PATCH with the whole blob): keep the file and its digests.
-        os.replace(spool.temporary_file_path(), target)
-        session.hashed_size, session.hashed_digests = spool.size, spool.digests()
-        return
-    with open(target, "ab") as out:
-        spool.file.seek(0)
-        while chunk := spool.file.read(CHUNK):
-            out.write(chunk)
-    session.hashed_size, session.hashed_digests = None, {}
+def _add_part(session: UploadSession, spool: Spool) -> None:
+    blob_store().put_part(str(session.id), session.parts, spool)
+    # The usual case is one PATCH with the whole blob: its digests then serve the closing PUT.
+    first = session.parts == 0
+    session.hashed_size, session.hashed_digests = (spool.size, spool.digests()) if first else (None, {})
+    session.parts += 1
+    session.size += spool.size
+    session.save(update_fields=["modified", "size", "parts", "hashed_size", "hashed_digests"])
 
 
 def upload_finish(*, session: UploadSession, digest: Digest, stream, length: int | None,
@@ -149,20 +123,36 @@ def upload_finish(*, session: UploadSession, digest: Digest, stream, length: int
         upload_append(session=session, stream=stream, length=length)
         session.refresh_from_db()
     try:
-        try:
-            spool = _SessionSpool(session)
-        except FileNotFoundError:
-            # Sessions keep their bytes under the data dir: nodes must share it (or be sticky).
-            raise BlobUploadUnknown("the upload's data is not on this server") from None
-        with spool:
+        with _assembled(session) as spool:
             return _ingest(session.repository, session.name, digest, spool, username)
     finally:
         upload_cancel(session=session)
 
 
+def _assembled(session: UploadSession) -> File:
+    """The whole upload as a Spool: its only part itself when that is a local file whose
+    digests are known (blob_ingest then renames it), else the parts copied into a new one."""
+    store, upload_id = blob_store(), str(session.id)
+    if session.parts == 1 and session.hashed_size == session.size and session.hashed_digests:
+        path = store.part_path(upload_id, 0)
+        if path is not None:
+            return _PartFile(path, session.hashed_digests)
+    spool = ParallelSpool()
+    try:
+        for index in range(session.parts):
+            with store.open_part(upload_id, index) as part:
+                while chunk := part.read(CHUNK):
+                    spool.write(chunk)
+    except FileNotFoundError:
+        spool.close()
+        raise BlobUploadUnknown("a part of the upload is missing") from None
+    return spool.finish()
+
+
 def upload_cancel(*, session: UploadSession) -> None:
+    current = UploadSession.objects.filter(pk=session.pk).values_list("parts", flat=True).first()
     UploadSession.objects.filter(pk=session.pk).delete()
-    upload_file(session).unlink(missing_ok=True)
+    blob_store().delete_parts(str(session.id), max(current or 0, session.parts))
 
 
 def upload_get(*, session_id: str, repository: Repository, name: str) -> UploadSession:
@@ -187,30 +177,19 @@ def _range(size: int) -> str:
     return f"0-{max(size - 1, 0)}"
 
 
-class _SessionSpool(Spool):
-    """An upload session's file presented as a Spool, so blob_ingest can move it into place."""
+class _PartFile(File):
+    """A part file of the filesystem store, offered to blob_ingest in a Spool's place (digests,
+    size, and a path it may move into the store)."""
 
-    def __init__(self, session: UploadSession):
-        path = upload_file(session)
-        File.__init__(self, open(path, "rb"), name=path.name)
-        self._path = str(path)
-        self.size = path.stat().st_size
-        if session.hashed_size == self.size and session.hashed_digests:
-            self._digests = session.hashed_digests
-        else:
-            self._digests = _hash_file(self._path)
+    def __init__(self, path: str, digests: dict[str, str]):
+        super().__init__(open(path, "rb"), name=os.path.basename(path))
+        self._path, self._digests = path, digests
 
     def digests(self) -> dict[str, str]:
         return self._digests
 
-
-def _hash_file(path: str) -> dict[str, str]:
-    hashers = {name: hashlib.new(name) for name in ("md5", "sha1", "sha256")}
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            for hasher in hashers.values():
-                hasher.update(chunk)
-    return {name: hasher.hexdigest() for name, hasher in hashers.items()}
+    def temporary_file_path(self) -> str:
+        return self._path
 
 
 # --- manifests ------------------------------------------------------------------------------

@@ -299,7 +299,7 @@ class UploadView(RegistryView):
 
     def get(self, request, repo_key: str, name: str, session_id: str):
         name, session = self.session(repo_key, name, session_id)
-        return _upload_accepted(repo_key, name, session, services.upload_size(session), status=204)
+        return _upload_accepted(repo_key, name, session, session.size, status=204)
 
     def patch(self, request, repo_key: str, name: str, session_id: str):
         name, session = self.session(repo_key, name, session_id)

@@ -1,6 +1,8 @@
 """The blob store: a narrow interface over Django's STORAGES["artifacts"].
 
-Layout (the only place it is defined): ``blobs/sha256/<2 hex>/<2 hex>/<sha256>``.
+Layout (the only place it is defined): ``blobs/sha256/<2 hex>/<2 hex>/<sha256>``, and
+``uploads/<upload id>/<6-digit part>`` for uploads that span requests (Docker's chunked blob
+uploads), kept in the store so that any node can take an upload's next request.
 Bytes arrive as a Spool (a hashed temp file on the data disk) and become visible in one step:
 a rename on the filesystem store, a single PUT object on S3.
 """
@@ -23,6 +25,10 @@ CHUNK = 1024 * 1024
 
 def blob_key(sha256: str) -> str:
     return f"blobs/sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def part_key(upload_id: str, index: int) -> str:
+    return f"uploads/{upload_id}/{index:06d}"
 
 
 class IncompleteBody(BadRequest):
@@ -126,6 +132,32 @@ class BlobStore:
     def delete(self, sha256: str) -> None:
         self.storage.delete(blob_key(sha256))
 
+    def put_part(self, upload_id: str, index: int, spool: Spool) -> None:
+        """Keep part ``index`` of an upload in progress."""
+        spool.file.seek(0)
+        self.storage.save(part_key(upload_id, index), spool)
+
+    def open_part(self, upload_id: str, index: int) -> IO[bytes]:
+        return self.storage.open(part_key(upload_id, index), "rb")
+
+    def part_path(self, upload_id: str, index: int) -> str | None:
+        """The part's file when the store is a local filesystem (a blob can then be renamed
+        from it instead of copied), else None."""
+        try:
+            return self.storage.path(part_key(upload_id, index))
+        except NotImplementedError:
+            return None
+
+    def delete_parts(self, upload_id: str, count: int) -> None:
+        for index in range(count):
+            self.storage.delete(part_key(upload_id, index))
+        folder = self.part_path(upload_id, 0)
+        if folder is not None:
+            try:
+                os.rmdir(os.path.dirname(folder))
+            except OSError:
+                pass  # not there, or not empty (a part still arriving)
+
     def usage(self) -> dict:
         """Where the store keeps bytes, and how full that place is (filesystem only)."""
         try:
@@ -144,6 +176,9 @@ class S3BlobStore(BlobStore):
 
     def open(self, sha256: str) -> IO[bytes]:
         return _S3Body(self.storage.bucket.Object(self.storage._normalize_name(blob_key(sha256))))
+
+    def open_part(self, upload_id: str, index: int) -> IO[bytes]:
+        return _S3Body(self.storage.bucket.Object(self.storage._normalize_name(part_key(upload_id, index))))
 
     def redirect_url(self, sha256: str, filename: str) -> str | None:
         if not settings.STORAGE_REDIRECT:
