@@ -73,7 +73,8 @@ def login_failures_prune() -> int:
 
 
 def on_login_failed(sender, credentials, request=None, **kwargs):
-    login_failed()
+    if "password" in credentials:  # not an SSO assertion that was refused
+        login_failed()
 
 
 class LockoutBackend:
@@ -81,6 +82,8 @@ class LockoutBackend:
     even looks at the password (the admin login form, the UI, Basic auth alike)."""
 
     def authenticate(self, request, **credentials):
+        if "password" not in credentials:  # single sign-on: no password to guess here
+            return None
         try:
             login_check()
         except LoginLocked:

@@ -4,14 +4,16 @@ single logout, and an SSO user who mints an access token for clients."""
 
 import shutil
 import subprocess
+from datetime import timedelta
 from urllib.parse import urljoin
 
 import pytest
 import requests
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from apps.audit.models import AuditEvent
-from apps.security.models import SecuritySettings
+from apps.security.models import LoginFailures, SecuritySettings
 from tests.factories import grant, make_group
 from tests.factories.docker import make_image, write_oci_layout
 from tests.identity.idp import SimpleSamlIdp
@@ -54,9 +56,13 @@ def test_sp_metadata_is_served_at_a_stable_url(sso_server):
 
 def test_round_trip_creates_the_user_with_mapped_attributes_and_groups(sso_server, bootstrapped):
     make_group("deployers")
+    # Password lock-outs are about passwords: a locked address may still sign on through the IdP.
+    LoginFailures.objects.create(source="127.0.0.1", window_start=timezone.now(),
+                                 locked_until=timezone.now() + timedelta(minutes=5))
     browser, landed = sso_login(sso_server, "sam", "sam-pass")
     assert landed.status_code == 200 and landed.url == f"{sso_server.url}/ui/"
     assert "Welcome, Sam" in landed.text
+    LoginFailures.objects.all().delete()
     sam = get_user_model().objects.get(username="sam")
     assert sam.email == "sam@example.org" and not sam.has_usable_password() and not sam.is_superuser
     assert sorted(sam.groups.values_list("name", flat=True)) == ["deployers", "sso-users"]
@@ -79,6 +85,7 @@ def test_admin_group_and_wrong_password(sso_server, bootstrapped):
 def test_an_assertion_never_takes_over_a_local_account(sso_server, bootstrapped):
     browser, landed = sso_login(sso_server, "admin", "idp-admin-pass")
     assert landed.status_code == 403
+    assert not LoginFailures.objects.exists()  # a refused assertion is no password guess
     assert browser.get(f"{sso_server.url}/api/security/users").status_code in (401, 403)
 
 
