@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from apps.docker.models import UploadSession
@@ -42,6 +43,9 @@ def test_shared_layers_stored_once_and_collected_when_unused(server, admin_http)
     before = binaries_count(admin_http, server)
 
     stale = admin_http.post(f"{server.url}/v2/docker-local/one/blobs/uploads/")
+    assert admin_http.patch(server.url + stale.headers["Location"], data=b"abandoned").status_code == 202
+    parts = settings.DATA_DIR / "storage" / "uploads" / stale.headers["Docker-Upload-UUID"]
+    assert parts.is_dir()
     orphan = b"pushed but never used by a manifest"
     assert push_blob(admin_http, server.url, "docker-local/one", orphan).status_code == 201
     assert admin_http.delete(f"{server.url}/v2/docker-local/one/manifests/{shared.digest}").status_code == 202
@@ -58,6 +62,7 @@ def test_shared_layers_stored_once_and_collected_when_unused(server, admin_http)
     # + the orphan and the recent layer pushed since, - the three collected
     assert binaries_count(admin_http, server) == before + 2 - 3
     assert admin_http.get(server.url + stale.headers["Location"]).status_code == 404
+    assert not parts.exists()
     assert admin_http.get(server.url + fresh.headers["Location"]).status_code == 204
     assert admin_http.get(f"{server.url}/v2/docker-local/one/blobs/{sha256(recent)}").status_code == 200
     assert admin_http.get(f"{server.url}/v2/docker-local/one/blobs/{sha256(orphan)}").status_code == 404
