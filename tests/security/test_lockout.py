@@ -42,6 +42,9 @@ def test_failures_on_two_nodes_lock_the_address_on_both(bootstrapped, two_nodes)
     # ... but only for that address.
     assert basic(node2, ("erin", "erin-pass"), client="198.51.100.8").status_code == 200
     assert AuditEvent.objects.filter(action="login.lockout", target="198.51.100.7").count() == 1
+    # Behind the trusted proxy, the audit log names the client, not the proxy.
+    failures = AuditEvent.objects.filter(action="login", actor="erin", success=False)
+    assert set(failures.values_list("client_address", flat=True)) == {"198.51.100.7"}
 
 
 def test_the_ui_and_admin_login_forms_are_locked_too(bootstrapped, two_nodes):
