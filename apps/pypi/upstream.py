@@ -14,6 +14,9 @@ from .pages import ProjectIndex, file_url, sorted_versions
 
 ACCEPT = ("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
           "text/html;q=0.01")
+# With a cached page in hand, an upstream slower than this to answer is treated as down:
+# installers give up on us after 15 s by default (pip, uv).
+STALE_TIMEOUT_SECS = 5
 
 
 @dataclass
@@ -53,7 +56,8 @@ def remote_project_index(repository, project: str) -> UpstreamIndex | None:
     upstream fails), or None when upstream has no such project. Raises UpstreamUnavailable
     when upstream fails and nothing is cached."""
     url = simple_url(repository, project)
-    document = remote_document(repository, document_key(project), url, headers={"Accept": ACCEPT})
+    document = remote_document(repository, document_key(project), url, headers={"Accept": ACCEPT},
+                               stale_timeout=STALE_TIMEOUT_SECS)
     if document is None:
         return None
     files = parse_project_page(document.body, document.content_type, url)
@@ -62,7 +66,8 @@ def remote_project_index(repository, project: str) -> UpstreamIndex | None:
 
 def remote_project_names(repository) -> list[str]:
     url = simple_url(repository)
-    document = remote_document(repository, document_key(""), url, headers={"Accept": ACCEPT})
+    document = remote_document(repository, document_key(""), url, headers={"Accept": ACCEPT},
+                               stale_timeout=STALE_TIMEOUT_SECS)
     if document is None:
         return []
     if "json" in document.content_type:

@@ -53,17 +53,18 @@ def upstream_session() -> requests.Session:
 
 
 def upstream_get(repository: Repository, url: str, *, stream: bool = False,
-                 headers: dict | None = None, auth=None) -> requests.Response:
+                 headers: dict | None = None, auth=None, timeout: float | None = None) -> requests.Response:
     """GET ``url`` with the repository's credentials and timeout. Raises UpstreamUnavailable
     on a network failure, a 5xx answer or a 429 (rate limited: Docker Hub's pull limits).
 
     ``auth`` (a requests auth object) replaces plain Basic credentials, for upstreams with
-    their own dance (a Docker registry's bearer tokens)."""
+    their own dance (a Docker registry's bearer tokens). ``timeout`` replaces the
+    repository's socket timeout."""
     if auth is None and repository.username:
         auth = (repository.username, repository.password)
     try:
         response = upstream_session().get(url, stream=stream, headers=headers or {}, auth=auth,
-                                          timeout=repository.socket_timeout_secs)
+                                          timeout=timeout or repository.socket_timeout_secs)
     except requests.RequestException as exc:
         raise UpstreamUnavailable(f"Upstream of '{repository.key}' is unreachable") from exc
     if response.status_code >= 500 or response.status_code == 429:
@@ -85,19 +86,25 @@ class Document:
 
 
 def remote_document(repository: Repository, key: str, url: str, *,
-                    headers: dict | None = None, force: bool = False, auth=None) -> Document | None:
+                    headers: dict | None = None, force: bool = False, auth=None,
+                    stale_timeout: float | None = None) -> Document | None:
     """The upstream document at ``url``, cached under ``key``; None when upstream has none.
 
     Fresh cache entries are answered without asking upstream. When upstream fails, a cached
     copy of any age is answered (stale=True); with nothing cached, UpstreamUnavailable.
+    ``stale_timeout`` caps how long a slow upstream is waited for when a cached copy could
+    answer instead (clients have timeouts of their own).
     """
     cached = RemoteDocument.objects.filter(repository=repository, key=key).first()
     if cached is not None and not force and _fresh(repository, cached):
         return _as_document(cached)
     if repository.offline:
         return _as_document(cached, stale=True) if cached else None
+    timeout = None
+    if stale_timeout and cached is not None and cached.status == 200:
+        timeout = min(stale_timeout, repository.socket_timeout_secs)
     try:
-        response = upstream_get(repository, url, headers=headers, auth=auth)
+        response = upstream_get(repository, url, headers=headers, auth=auth, timeout=timeout)
     except UpstreamUnavailable:
         if cached is not None and cached.status == 200:
             log.warning("serving stale %s/%s: upstream unavailable", repository.key, key)

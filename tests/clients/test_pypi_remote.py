@@ -10,6 +10,7 @@ import requests
 from apps.packages.models import Artifact
 from apps.pypi.negotiation import JSON_V1
 from apps.repositories.models import RemoteDocument, Repository
+from apps.repositories.services import repository_update
 from tests.factories import make_repository
 from tests.factories.pypi import make_wheel
 from tests.pypi.clients import installed_version, pip_install, uv_pip_install
@@ -35,6 +36,11 @@ def upstream(tmp_path):
 @pytest.fixture
 def remote(server, upstream):
     return make_repository("up-remote", "remote", "pypi", url=upstream.url)
+
+
+def configure(repository, **fields):
+    """Change settings as the REST API and the admin do (the repository's modified time moves)."""
+    repository_update(Repository.objects.get(pk=repository.pk), **fields)
 
 
 def page(server, repo, project):
@@ -75,7 +81,7 @@ def test_install_then_upstream_stops_and_installs_still_work(server, upstream, r
 
     upstream.stop()
     hits = sum(upstream.hits.values())
-    Repository.objects.filter(pk=remote.pk).update(metadata_retrieval_cache_secs=0)  # must ask again
+    configure(remote, metadata_retrieval_cache_secs=0)  # every page must be asked for again
     pip_install(index, tmp_path / "two", "ext-tool")
     uv_pip_install(index, tmp_path / "three", "ext-tool")
     assert installed_version(tmp_path / "three", "ext_tool") == "3.0"
@@ -114,7 +120,7 @@ def test_upstream_404_is_remembered_and_offline_serves_only_the_cache(server, up
     assert RemoteDocument.objects.get(repository=remote, key="simple:missing").status == 404
 
     assert page(server, "up-remote", "ext-lib").status_code == 200
-    Repository.objects.filter(pk=remote.pk).update(offline=True, metadata_retrieval_cache_secs=0)
+    configure(remote, offline=True, metadata_retrieval_cache_secs=0)
     before = sum(upstream.hits.values())
     assert page(server, "up-remote", "ext-lib").status_code == 200
     assert page(server, "up-remote", "ext-tool").status_code == 404
@@ -143,3 +149,14 @@ def test_html_only_upstream_and_a_file_that_fails_verification(server, tmp_path)
         assert not Artifact.objects.filter(path__endswith="plain_lib-2.0-py3-none-any.whl").exists()
     finally:
         index.stop()
+
+
+def test_slow_upstream_does_not_hold_up_installs_of_cached_packages(server, upstream, remote, tmp_path):
+    index = f"{server.url}/api/pypi/up-remote/simple/"
+    pip_install(index, tmp_path / "one", "ext-tool")
+    # Every cached page is now out of date, the upstream takes a minute to answer a page, and
+    # the repository would wait that long for it; pip gives up after 10 s.
+    configure(remote, metadata_retrieval_cache_secs=0, socket_timeout_secs=60)
+    upstream.page_delay = 60
+    pip_install(index, tmp_path / "two", "ext-tool", extra=("--timeout", "10", "--retries", "0"))
+    assert installed_version(tmp_path / "two", "ext_lib") == "1.2"

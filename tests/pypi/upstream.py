@@ -25,6 +25,7 @@ class StaticIndex:
         self._connections: list = []
         self.html_only = html_only
         self.chunk_delay = chunk_delay
+        self.page_delay = 0.0  # seconds a simple page takes to start: a slow upstream
         self._server: ThreadingHTTPServer | None = None
 
     # --- content ----------------------------------------------------------------------------
@@ -94,6 +95,8 @@ class StaticIndex:
         path = handler.path.split("?")[0]
         parts = [p for p in path.split("/") if p]
         wants_json = "vnd.pypi.simple.v1+json" in handler.headers.get("Accept", "") and not self.html_only
+        if parts[:1] == ["simple"] and self.page_delay:
+            time.sleep(self.page_delay)
         if parts == ["simple"]:
             return self._page(handler, wants_json, *self._root())
         if len(parts) == 2 and parts[0] == "simple":
