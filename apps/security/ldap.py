@@ -1,6 +1,7 @@
 """Logins against the company directory (django-auth-ldap), with two rules of our own: local
 accounts never wait for the directory, and an unreachable directory is a clear, quick error."""
 
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 import ldap
@@ -39,6 +40,23 @@ def _collect(sender, context, user, request, exception, **kwargs):
 ldap_error.connect(_collect, dispatch_uid="repomgr.ldap.collect")
 
 
+@contextmanager
+def _ldap_errors():
+    """Collect the LDAP errors django-auth-ldap reports (it logs them and returns None)."""
+    collected: list = []
+    token = _errors.set(collected)
+    try:
+        yield collected
+    finally:
+        _errors.reset(token)
+
+
+def _forget_dn(username: str) -> None:
+    # django-auth-ldap caches a failed DN search as "no such user": forget it, or the user
+    # would get "bad credentials" for AUTH_LDAP_CACHE_TIMEOUT after an outage.
+    cache.delete(valid_cache_key(f"django_auth_ldap.user_dn.{username.strip()}"))
+
+
 class DirectoryBackend(LDAPBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         """The directory user these credentials prove, or None.
@@ -50,16 +68,10 @@ class DirectoryBackend(LDAPBackend):
             return None
         if cache.get(_DOWN_KEY):
             raise self._unavailable(username)
-        token = _errors.set([])
-        try:
+        with _ldap_errors() as errors:
             user = super().authenticate(request, username=username, password=password, **kwargs)
-            errors = _errors.get()
-        finally:
-            _errors.reset(token)
         if errors and username:
-            # django-auth-ldap caches a failed DN search as "no such user": forget it, or the
-            # user would get "bad credentials" for AUTH_LDAP_CACHE_TIMEOUT after the outage.
-            cache.delete(valid_cache_key(f"django_auth_ldap.user_dn.{username.strip()}"))
+            _forget_dn(username)
         unreachable = [e for e in errors if isinstance(e, _UNREACHABLE)]
         if user is None and unreachable:
             cache.set(_DOWN_KEY, True, getattr(settings, "LDAP_RETRY_SECONDS", 30))
@@ -91,15 +103,11 @@ def directory_users_sync() -> dict[str, int]:
                   .filter(realm=ExternalIdentity.Realm.LDAP, user__is_active=True))
     for identity in identities:
         username = identity.user.get_username()
-        token = _errors.set([])
-        try:
+        _forget_dn(username)  # look the account up afresh
+        with _ldap_errors() as errors:
             found = backend.populate_user(username)
-            errors = _errors.get()
-        finally:
-            _errors.reset(token)
         if any(isinstance(e, _UNREACHABLE) for e in errors):
             break
-        cache.delete(valid_cache_key(f"django_auth_ldap.user_dn.{username}"))
         if found is None:
             user_save(name=username, active=False)
             audit_record("user.deactivate", target=username, detail={"reason": "not in the directory"})
