@@ -106,6 +106,8 @@ def directory_users_sync() -> dict[str, int]:
         _forget_dn(username)  # look the account up afresh
         with _ldap_errors() as errors:
             found = backend.populate_user(username)
+        if errors:
+            _forget_dn(username)
         if any(isinstance(e, _UNREACHABLE) for e in errors):
             break
         if found is None:
