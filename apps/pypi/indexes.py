@@ -31,8 +31,8 @@ from .pages import ProjectIndex, render_project, render_project_list, sorted_ver
 from .selectors import (local_project_index, local_project_names, project_serials,
                         pypi_file_find, repository_serial)
 from .services import artifact_path
-from .upstream import (UpstreamFile, remote_index_fetched, remote_project_index,
-                       remote_project_names)
+from .upstream import (ASSUMED_OFFLINE_SECS, UpstreamFile, remote_index_fetched,
+                       remote_project_index, remote_project_names)
 
 log = logging.getLogger(__name__)
 PYPI = Repository.PackageType.PYPI
@@ -165,9 +165,11 @@ def _remote_state(source, project: str, upstream: dict) -> tuple[str, datetime]:
             log.warning("no index of %s from '%s': upstream unavailable", project, source.key)
             return "unavailable", timezone.now()
         validity = remote_index_fetched(source, project)
-    if validity is None:  # served stale, or offline: ask again next time
+    if validity is None:  # the upstream failed and a stale copy answered, or offline
         stale = upstream.get(source.pk)
-        return (str(stale.fetched.timestamp()) if stale else "-"), timezone.now()
+        if stale is None:
+            return "-", timezone.now()
+        return str(stale.fetched.timestamp()), timezone.now() + timedelta(seconds=ASSUMED_OFFLINE_SECS)
     fetched, fresh_until = validity
     return str(fetched.timestamp()), fresh_until
 

@@ -17,6 +17,9 @@ ACCEPT = ("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+h
 # With a cached page in hand, an upstream slower than this to answer is treated as down:
 # installers give up on us after 15 s by default (pip, uv).
 STALE_TIMEOUT_SECS = 5
+# After the upstream failed and a stale page answered, how long that page is used before the
+# upstream is tried again (Artifactory's "assumed offline period").
+ASSUMED_OFFLINE_SECS = 60
 
 
 @dataclass
@@ -31,6 +34,7 @@ class UpstreamIndex:
     index: ProjectIndex
     files: dict[str, UpstreamFile]
     fetched: datetime
+    stale: bool = False  # the upstream failed; this is the last copy it gave
 
 
 def simple_url(repository, project: str = "") -> str:
@@ -61,7 +65,9 @@ def remote_project_index(repository, project: str) -> UpstreamIndex | None:
     if document is None:
         return None
     files = parse_project_page(document.body, document.content_type, url)
-    return _as_index(project, files, document.fetched)
+    upstream = _as_index(project, files, document.fetched)
+    upstream.stale = document.stale
+    return upstream
 
 
 def remote_project_names(repository) -> list[str]:

@@ -160,3 +160,7 @@ def test_slow_upstream_does_not_hold_up_installs_of_cached_packages(server, upst
     upstream.page_delay = 60
     pip_install(index, tmp_path / "two", "ext-tool", extra=("--timeout", "10", "--retries", "0"))
     assert installed_version(tmp_path / "two", "ext_lib") == "1.2"
+    # Having found it failing, the repository leaves the upstream alone for a while.
+    asked = sum(upstream.hits.values())
+    uv_pip_install(index, tmp_path / "three", "ext-tool")
+    assert sum(upstream.hits.values()) == asked
