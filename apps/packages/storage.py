@@ -9,7 +9,9 @@ a rename on the filesystem store, a single PUT object on S3.
 
 import hashlib
 import os
+import queue
 import tempfile
+import threading
 from functools import cache
 from typing import IO
 
@@ -21,6 +23,8 @@ from django.core.files.storage import Storage, storages
 from apps.core.errors import BadRequest
 
 CHUNK = 1024 * 1024
+# Writes at least this large are hashed on a thread beside the one that receives them.
+PARALLEL_HASH_MIN = 64 * 1024
 
 
 def blob_key(sha256: str) -> str:
@@ -47,16 +51,31 @@ class Spool(File):
         super().__init__(os.fdopen(fd, "w+b"), name=os.path.basename(path))
         self._path = path
         self._hashers = {name: hashlib.new(name) for name in ("md5", "sha1", "sha256")}
+        self._hashing: _HashingThread | None = None
         self.size = 0
 
     def write(self, data: bytes) -> None:
+        """Write, and hash: small writes at once, large ones on a thread of their own while
+        the caller reads the next chunk (hashlib lets go of the GIL for large buffers)."""
+        data = bytes(data)  # the thread must see these bytes, not a buffer reused meanwhile
         self.file.write(data)
-        for hasher in self._hashers.values():
-            hasher.update(data)
         self.size += len(data)
+        if self._hashing is None and len(data) < PARALLEL_HASH_MIN:
+            for hasher in self._hashers.values():
+                hasher.update(data)
+            return
+        if self._hashing is None:
+            self._hashing = _HashingThread(list(self._hashers.values()))
+        self._hashing.feed(data)
 
     def digests(self) -> dict[str, str]:
+        self._wait_for_hashing()
         return {name: hasher.hexdigest() for name, hasher in self._hashers.items()}
+
+    def _wait_for_hashing(self) -> None:
+        if self._hashing is not None:
+            self._hashing.finish()
+            self._hashing = None
 
     def temporary_file_path(self) -> str:
         return self._path
@@ -67,6 +86,7 @@ class Spool(File):
         return self
 
     def close(self) -> None:
+        self._wait_for_hashing()
         super().close()
         try:
             os.unlink(self._path)
@@ -78,6 +98,37 @@ class Spool(File):
 
     def __exit__(self, *exc):
         self.close()
+
+
+class _HashingThread:
+    """Feeds chunks, in order, to hashers on another thread; at most a few chunks wait."""
+
+    def __init__(self, hashers: list):
+        self._hashers = hashers
+        self._failure: BaseException | None = None
+        self._chunks: queue.Queue = queue.Queue(maxsize=4)
+        self._thread = threading.Thread(target=self._run, name="spool-hashing", daemon=True)
+        self._thread.start()
+
+    def feed(self, data: bytes) -> None:
+        self._chunks.put(data)
+
+    def finish(self) -> None:
+        """Wait until every chunk is hashed. Raises whatever stopped the hashing."""
+        self._chunks.put(None)
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+
+    def _run(self) -> None:
+        while (data := self._chunks.get()) is not None:
+            if self._failure is not None:
+                continue  # keep taking chunks, so that feed() never blocks for good
+            try:
+                for hasher in self._hashers:
+                    hasher.update(data)
+            except BaseException as exc:  # noqa: BLE001 - handed to finish()
+                self._failure = exc
 
 
 def spool_stream(stream: IO[bytes], length: int | None, *, spool: Spool | None = None) -> Spool:
