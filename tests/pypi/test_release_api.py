@@ -1,0 +1,42 @@
+"""Yank/unyank and delete over the REST API: deploy permission yanks, delete permission
+deletes, through a local repository or the virtual one that deploys to it."""
+
+import pytest
+import requests
+
+from apps.pypi.models import PypiFile
+from tests.factories import grant, make_user
+from tests.factories.pypi import make_wheel
+from tests.pypi.clients import post_upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def release(server, tmp_path):
+    assert post_upload(f"{server.url}/api/pypi/pypi-local/", make_wheel(tmp_path, "rel", "1.0")).ok
+    make_user("reader", "reader-pass-1")
+    make_user("deployer", "deployer-pass-1")
+    make_user("deleter", "deleter-pass-1")
+    grant("pypi-roles", repositories=["pypi-local"], users={
+        "reader": ["read"], "deployer": ["read", "deploy"], "deleter": ["read", "delete"]})
+    return f"{server.url}/api/pypi"
+
+
+def test_yank_needs_deploy_and_delete_needs_delete(release):
+    local, virtual = f"{release}/pypi-local/pypi/rel/1.0", f"{release}/pypi/pypi/rel/1.0"
+    yank = {"yanked": True, "yanked_reason": "bad"}
+    assert requests.patch(local, json=yank, auth=("reader", "reader-pass-1")).status_code == 403
+    assert requests.patch(local, json=yank, auth=("deleter", "deleter-pass-1")).status_code == 403
+    response = requests.patch(virtual, json=yank, auth=("deployer", "deployer-pass-1"))
+    assert response.status_code == 200 and response.json()["files"] == 1
+    assert PypiFile.objects.get(filename="rel-1.0-py3-none-any.whl").yanked_reason == "bad"
+    bad = requests.patch(local, json={"yanked": "yes"}, auth=("deployer", "deployer-pass-1"))
+    assert bad.status_code == 400 and bad.json()["errors"][0]["status"] == 400
+
+    assert requests.delete(local, auth=("deployer", "deployer-pass-1")).status_code == 403
+    assert requests.delete(virtual, auth=("deleter", "deleter-pass-1")).status_code == 204
+    assert not PypiFile.objects.exists()
+    assert requests.get(f"{release}/pypi-local/simple/rel/").status_code == 404
+    assert requests.patch(f"{release}/pypi-remote/pypi/rel/1.0", json=yank,
+                          auth=("admin", "password")).status_code == 400
