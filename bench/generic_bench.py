@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import requests
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.livestack import free_port, stop_process, wait_for_http  # noqa: E402
@@ -133,9 +135,18 @@ def peak_rss_mb(master_pid: int) -> tuple[float, float]:
 
 # --- one size -------------------------------------------------------------------------------
 
+def warm_up(url: str) -> None:
+    """A first request per gunicorn worker imports the views and verifies the password: do
+    that before measuring (a new connection each time lands on any worker)."""
+    user, password = ADMIN.split(":", 1)
+    for _ in range(60):
+        requests.get(f"{url}/api/repositories", auth=(user, password), headers={"Connection": "close"})
+
+
 def bench_size(env: dict, nginx_url: str, source: Path, size_mb: int, runs: int) -> dict:
     server, url = start_repomgr(env)
     try:
+        warm_up(url)
         name = source.name
         deploy = [curl_mb_per_s("-u", ADMIN, "-T", str(source), f"{url}/generic-local/bench/{i}/{name}")
                   for i in range(runs)]
