@@ -22,7 +22,6 @@ from .references import Digest, blob_path, digest_of, is_digest, parse_digest
 
 log = logging.getLogger(__name__)
 ACCEPT = ", ".join(MEDIA_TYPES)
-DOCKER_HUB_HOSTS = {"registry-1.docker.io", "index.docker.io", "docker.io", "registry.hub.docker.com"}
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 
