@@ -12,6 +12,7 @@ import os
 import queue
 import tempfile
 import threading
+import time
 from functools import cache
 from typing import IO
 
@@ -39,6 +40,25 @@ class IncompleteBody(BadRequest):
     """The client sent fewer bytes than it announced, or the connection broke."""
 
 
+SPOOL_PREFIX = "upload-"
+
+
+def spools_sweep(*, older_than_seconds: int) -> int:
+    """Remove spool files left in the temp dir by a process that died mid-request (a killed
+    worker never runs its clean-up). Returns how many were removed."""
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    with os.scandir(settings.TMP_DIR) as entries:
+        for entry in entries:
+            if entry.name.startswith(SPOOL_PREFIX) and entry.is_file() and entry.stat().st_mtime < cutoff:
+                try:
+                    os.unlink(entry.path)
+                    removed += 1
+                except FileNotFoundError:
+                    pass  # its owner finished after all
+    return removed
+
+
 class Spool(File):
     """A temp file that hashes what is written to it; removed on close unless moved away.
 
@@ -47,7 +67,7 @@ class Spool(File):
     """
 
     def __init__(self):
-        fd, path = tempfile.mkstemp(dir=settings.TMP_DIR, prefix="upload-")
+        fd, path = tempfile.mkstemp(dir=settings.TMP_DIR, prefix=SPOOL_PREFIX)
         super().__init__(os.fdopen(fd, "w+b"), name=os.path.basename(path))
         self._path = path
         self._hashers = {name: hashlib.new(name) for name in ("md5", "sha1", "sha256")}

@@ -4,9 +4,15 @@ from celery import shared_task
 from django.conf import settings
 
 from .services import blobs_collect_garbage
+from .storage import spools_sweep
+
+# No request spools to a temp file for this long: an older spool's process has died.
+ABANDONED_SPOOL_SECONDS = 24 * 3600
 
 
 @shared_task(name="packages.collect_garbage")
 def collect_garbage(grace_seconds: int | None = None) -> int:
+    """Remove unreferenced blobs past the grace period, and spools abandoned by dead processes."""
     grace = settings.GC_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    spools_sweep(older_than_seconds=ABANDONED_SPOOL_SECONDS)
     return blobs_collect_garbage(grace_seconds=grace)

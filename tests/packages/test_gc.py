@@ -3,6 +3,7 @@ real Celery worker): what goes, what stays, and deploys racing a collection."""
 
 import hashlib
 import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -69,3 +70,18 @@ def test_other_tables_can_keep_blobs(server, admin_http):
     finally:
         services.BLOB_REFERENCES.remove(hook)
     assert services.blobs_collect_garbage(grace_seconds=3600) == 1
+
+
+def test_the_collection_task_sweeps_spools_abandoned_by_dead_processes(settings):
+    from apps.packages.tasks import ABANDONED_SPOOL_SECONDS, collect_garbage
+
+    abandoned, live, other = (settings.TMP_DIR / name for name in ("upload-dead", "upload-live", "keep.txt"))
+    for path in (abandoned, live, other):
+        path.write_bytes(b"partial")
+    long_ago = time.time() - ABANDONED_SPOOL_SECONDS - 60
+    os.utime(abandoned, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
+    collect_garbage()
+    assert not abandoned.exists() and live.exists() and other.exists()
+    live.unlink()
+    other.unlink()
