@@ -8,7 +8,7 @@ from apps.packages.selectors import artifact_find
 from apps.security.authorization import authorize, may_read_somewhere
 
 from .models import Repository
-from .remote import remote_file
+from .remote import UpstreamUnavailable, remote_file
 from .selectors import repository_accepts, resolution_order
 
 
@@ -29,14 +29,32 @@ def readable_sources(user, repository: Repository, path: str, *, folder: bool = 
 
 def file_resolve(user, repository: Repository, path: str, *, fetch: bool = True):
     """(result, source) for the first source holding ``path``: result is an Artifact, or a live
-    upstream download when ``fetch`` allows asking a remote repository. (None, None) if none."""
-    for source in readable_sources(user, repository, path):
-        if source.is_remote and fetch and source.package_type == Repository.PackageType.GENERIC:
+    upstream download when ``fetch`` allows asking a remote repository. (None, None) if none.
+
+    What is held (local files, then remote caches) comes before any upstream is asked; an
+    upstream that fails is passed over for the next one. Raises UpstreamUnavailable when one
+    failed and no source had the file.
+    """
+    sources = readable_sources(user, repository, path)
+    for source in sources:
+        artifact = artifact_find(source, path)
+        if artifact is not None:
+            return artifact, source
+    if not fetch:
+        return None, None
+    failure = None
+    for source in sources:
+        if not (source.is_remote and source.package_type == Repository.PackageType.GENERIC):
+            continue
+        try:
             result = remote_file(source, path, generic_upstream_url(source, path))
-        else:
-            result = artifact_find(source, path)
+        except UpstreamUnavailable as exc:
+            failure = failure or exc
+            continue
         if result is not None:
             return result, source
+    if failure is not None:
+        raise failure
     return None, None
 
 

@@ -177,3 +177,27 @@ def test_a_remote_that_does_not_store_locally_passes_bytes_through(server, upstr
     assert not Artifact.objects.exists() and not RemoteFetch.objects.exists()
     upstream.stop()
     assert http.get(f"{server.url}/passing-remote/through.bin").status_code == 502
+
+
+def test_virtual_prefers_any_cache_and_passes_over_a_failing_upstream(server, upstream, http):
+    second = Upstream().start()
+    try:
+        make_repository("first-remote", "remote", url=upstream.url + "/files/")
+        make_repository("second-remote", "remote", url=second.url + "/files/")
+        make_repository("both", "virtual", members=["first-remote", "second-remote"])
+        upstream.files["/files/cached-in-second.txt"] = b"first's copy"
+        second.files["/files/cached-in-second.txt"] = b"second's copy"
+        second.files["/files/only-second.txt"] = b"only second"
+        assert http.get(f"{server.url}/second-remote/cached-in-second.txt").content == b"second's copy"
+        cached("cached-in-second.txt", "second-remote")
+
+        # Held by the second member's cache: served without asking the first member's upstream.
+        assert http.get(f"{server.url}/both/cached-in-second.txt").content == b"second's copy"
+        assert upstream.asked("/files/cached-in-second.txt") == 0
+
+        upstream.stop()  # the first member's upstream is down: the second one still answers
+        assert http.get(f"{server.url}/both/only-second.txt").content == b"only second"
+        nowhere = http.get(f"{server.url}/both/nowhere.txt")
+        assert nowhere.status_code == 502  # an upstream failed, so "not found" would be a guess
+    finally:
+        second.stop()
