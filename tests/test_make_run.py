@@ -121,3 +121,48 @@ def _wait_for_all_three(make_pid: int, output: Path) -> dict[int, str]:
         if time.monotonic() > deadline:
             pytest.fail(f"web, worker and beat did not all start:\n{commands}\n{log[-3000:]}")
         time.sleep(0.5)
+
+
+def test_ci_run_starts_postgresql_and_redis_when_down_then_runs_make_test(tmp_path):
+    """.ci/run's control flow, with the service commands replaced by recorders (CI machines
+    have real ones; here they are shared with other runs and must stay up)."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    recorders = {
+        "pg_isready": 'echo "pg_isready $*" >> {calls}; exit 1',
+        "pg_ctlcluster": 'echo "pg_ctlcluster $*" >> {calls}',
+        # Redis answers only once started.
+        "redis-cli": 'echo "redis-cli $*" >> {calls}; test -e {tmp}/redis-up',
+        "redis-server": 'echo "redis-server $*" >> {calls}; touch {tmp}/redis-up',
+        "make": 'echo "make $* DATABASE_URL=$DATABASE_URL CELERY_BROKER_URL=$CELERY_BROKER_URL" >> {calls}',
+    }
+    for name, body in recorders.items():
+        script = bin_dir / name
+        script.write_text("#!/bin/sh\n" + body.format(calls=calls, tmp=tmp_path) + "\n")
+        script.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    subprocess.run(["sh", str(ROOT / ".ci" / "run")], env=env, check=True, timeout=60)
+
+    lines = calls.read_text().splitlines()
+    started_pg = [line for line in lines if line.startswith("pg_ctlcluster")]
+    assert len(started_pg) == 1 and started_pg[0].endswith(" main start")
+    started_redis = [line for line in lines if line.startswith("redis-server")]
+    assert len(started_redis) == 1 and "--port 6379" in started_redis[0]
+    assert lines[-1] == ("make test DATABASE_URL=postgres://postgres@127.0.0.1:5432/repomgr "
+                         "CELERY_BROKER_URL=redis://127.0.0.1:6379/0")
+    assert lines.index(started_redis[0]) < len(lines) - 2  # waited for a ping after starting
+
+
+def test_ci_run_leaves_running_services_alone(tmp_path):
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    for name in ("pg_isready", "redis-cli", "pg_ctlcluster", "redis-server", "make"):
+        script = bin_dir / name
+        script.write_text(f'#!/bin/sh\necho "{name} $*" >> {calls}\n')
+        script.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+           "DATABASE_URL": "postgres://ci@127.0.0.1:5432/other"}
+    subprocess.run(["sh", str(ROOT / ".ci" / "run")], env=env, check=True, timeout=60)
+    commands = [line.split()[0] for line in calls.read_text().splitlines()]
+    assert commands == ["pg_isready", "redis-cli", "make"]
