@@ -180,9 +180,11 @@ def download_mb_s(url: str, concurrency: int, rounds: int = 2) -> float:
 def uv_seconds(index: str, target: Path) -> float:
     begin = time.monotonic()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
-    subprocess.run([str(ROOT / ".venv" / "bin" / "uv"), "pip", "install", "--no-config", "--no-cache",
-                    "--python", sys.executable, "--target", str(target), "--index-url", index, *DEPS],
-                   check=True, capture_output=True, env=env)
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "uv"), "pip", "install", "--no-config", "--no-cache",
+                             "--python", sys.executable, "--target", str(target), "--index-url", index, *DEPS],
+                            capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise RuntimeError(f"uv failed against {index}:\n{result.stderr}")
     return time.monotonic() - begin
 
 

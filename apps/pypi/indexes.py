@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.packages.selectors import artifact_find
 from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable, remote_file
 from apps.repositories.resolve import readable_sources
 from apps.repositories.selectors import repository_accepts
 from apps.security.authorization import authorize, read_restriction
-from apps.packages.selectors import artifact_find
 
 from .distributions import normalize
 from .models import PypiFile, PypiPage, PypiProject, PypiVirtualPolicy

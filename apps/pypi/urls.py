@@ -1,6 +1,6 @@
 """PyPI routes, mounted under /api/pypi/<repo>/ (and again under /artifactory/)."""
 
-from django.urls import path, re_path
+from django.urls import re_path
 
 from . import views
 

@@ -3,7 +3,6 @@ upload API, the JSON API, and yank/unyank/delete. Errors leave as text with the 
 the status line too, which is where twine, pip and uv show it."""
 
 import hashlib
-import json
 import re
 
 from django.http import FileResponse, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
