@@ -159,3 +159,21 @@ def test_rate_limited_upstream_is_an_outage_not_a_miss(server, http):
         assert again.status_code == 200 and again.content == image.manifest
     finally:
         upstream.server.shutdown()
+
+
+def test_patterns_and_offline_keep_requests_from_the_upstream(server, upstream, docker_remote, http):
+    """Images a virtual repository must take from docker-local only (excluded from the remote)
+    are never fetched upstream, and an offline remote answers from its cache alone."""
+    image = make_image(layer_sizes=(2_000,))
+    session = requests.Session()
+    for name in ("team/internal", "team/public"):
+        assert push_image(session, upstream.url, name, image, "1").status_code == 201
+    repository_update(docker_remote, excludes_pattern="team/internal/**")
+    assert http.get(f"{server.url}/v2/docker/team/internal/manifests/1", headers=ACCEPT).status_code == 404
+    assert upstream.requests_for("/v2/team/internal/manifests/1") == 0
+    assert http.get(f"{server.url}/v2/docker/team/public/manifests/1", headers=ACCEPT).status_code == 200
+
+    repository_update(docker_remote, offline=True)
+    assert http.get(f"{server.url}/v2/docker-remote/team/public/manifests/1", headers=ACCEPT).status_code == 200
+    assert http.get(f"{server.url}/v2/docker-remote/team/other/manifests/1", headers=ACCEPT).status_code == 404
+    assert upstream.requests_for("/v2/team/other/manifests/1", status=404) == 0
