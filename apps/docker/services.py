@@ -114,13 +114,14 @@ def _add_part(session: UploadSession, spool: Spool) -> None:
 
 
 def upload_finish(*, session: UploadSession, digest: Digest, stream, length: int | None,
-                  username: str = "") -> Artifact:
-    """Close an upload with its last chunk (maybe empty) and the digest of the whole blob.
+                  start: int | None = None, end: int | None = None, username: str = "") -> Artifact:
+    """Close an upload with its last chunk (maybe empty, at ``start`` when given) and the
+    digest of the whole blob.
 
-    Raises DigestInvalid (the upload is discarded), SizeInvalid.
+    Raises DigestInvalid (the upload is discarded), SizeInvalid, RangeInvalid.
     """
-    if length:
-        upload_append(session=session, stream=stream, length=length)
+    if length or length is None or start is not None:
+        upload_append(session=session, stream=stream, length=length, start=start, end=end)
         session.refresh_from_db()
     try:
         with _assembled(session) as spool:

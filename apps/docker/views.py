@@ -305,14 +305,7 @@ class UploadView(RegistryView):
 
     def patch(self, request, repo_key: str, name: str, session_id: str):
         name, session = self.session(repo_key, name, session_id)
-        start = end = None
-        if request.headers.get("Content-Range"):
-            match = _CONTENT_RANGE.match(request.headers["Content-Range"].strip())
-            if not match:
-                raise RangeInvalid("malformed Content-Range")
-            start, end = int(match[1]), int(match[2])
-            if end < start:
-                raise RangeInvalid("Content-Range ends before it starts")
+        start, end = _content_range(request)
         stream, length = request_stream(request)
         try:
             size = services.upload_append(session=session, stream=stream, length=length,
@@ -327,15 +320,28 @@ class UploadView(RegistryView):
         if not request.query_params.get("digest"):
             raise DigestInvalid("the closing PUT needs ?digest=")
         digest = parse_digest(request.query_params["digest"])
+        start, end = _content_range(request)
         stream, length = request_stream(request)
         services.upload_finish(session=session, digest=digest, stream=stream, length=length,
-                               username=request.user.get_username())
+                               start=start, end=end, username=request.user.get_username())
         return _blob_created(repo_key, name, str(digest))
 
     def delete(self, request, repo_key: str, name: str, session_id: str):
         _, session = self.session(repo_key, name, session_id)
         services.upload_cancel(session=session)
         return HttpResponse(status=204)
+
+
+def _content_range(request) -> tuple[int | None, int | None]:
+    """(start, end) of a chunk's Content-Range ('<start>-<end>', inclusive), or (None, None).
+    Raises RangeInvalid."""
+    header = request.headers.get("Content-Range", "").strip()
+    if not header:
+        return None, None
+    match = _CONTENT_RANGE.match(header)
+    if not match or int(match[2]) < int(match[1]):
+        raise RangeInvalid("malformed Content-Range")
+    return int(match[1]), int(match[2])
 
 
 class TagsView(RegistryView):

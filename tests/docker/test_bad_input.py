@@ -93,6 +93,9 @@ def test_bad_uploads_store_nothing(server, admin_http):
         assert (foreign.status_code, code(foreign)) == (404, "BLOB_UPLOAD_UNKNOWN")
 
     admin_http.patch(location, data=b"abc", headers={"Content-Range": "0-2"})
+    overlapping = admin_http.put(location, params={"digest": sha256(b"abcd")}, data=b"d",
+                                 headers={"Content-Range": "2-2"})
+    assert (overlapping.status_code, code(overlapping)) == (416, "BLOB_UPLOAD_INVALID")
     closed = admin_http.put(location, params={"digest": sha256(b"abd")})
     assert (closed.status_code, code(closed)) == (400, "DIGEST_INVALID")
     assert admin_http.get(location).status_code == 404   # a failed close discards the upload
