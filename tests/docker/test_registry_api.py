@@ -272,3 +272,33 @@ def test_concurrent_pushes_of_one_layer_store_it_once(server, admin_http):
     assert Blob.objects.filter(sha256=sha256(layer)[7:]).count() == 1
     for i in range(3):
         assert admin_http.get(f"{server.url}/v2/docker-local/race{i}/blobs/{sha256(layer)}").content == layer
+
+
+def test_docker_schema2_list_and_sha512_manifest_references(server, admin_http, http):
+    docker_manifest = "application/vnd.docker.distribution.manifest.v2+json"
+    docker_list = "application/vnd.docker.distribution.manifest.list.v2+json"
+    base = f"{server.url}/v2/docker-local/legacy"
+    children = []
+    for arch in ("amd64", "arm64"):
+        image = make_image(seed=arch)
+        for blob in image.blobs:
+            assert push_blob(admin_http, server.url, "docker-local/legacy", blob).status_code == 201
+        document = json.loads(image.manifest)
+        document["mediaType"] = docker_manifest
+        document["config"]["mediaType"] = "application/vnd.docker.container.image.v1+json"
+        for layer in document["layers"]:
+            layer["mediaType"] = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+        body = json.dumps(document).encode()
+        digest = "sha512:" + hashlib.sha512(body).hexdigest()
+        pushed = admin_http.put(f"{base}/manifests/{digest}", data=body, headers={"Content-Type": docker_manifest})
+        assert pushed.status_code == 201 and pushed.headers["Docker-Content-Digest"] == digest
+        got = http.get(f"{base}/manifests/{digest}", headers={"Accept": docker_manifest})
+        assert got.content == body and got.headers["Docker-Content-Digest"] == digest
+        children.append({"mediaType": docker_manifest, "digest": digest, "size": len(body),
+                         "platform": {"architecture": arch, "os": "linux"}})
+    listing = json.dumps({"schemaVersion": 2, "mediaType": docker_list, "manifests": children}).encode()
+    assert admin_http.put(f"{base}/manifests/multi", data=listing,
+                          headers={"Content-Type": docker_list}).status_code == 201
+    got = http.get(f"{base}/manifests/multi", headers={"Accept": docker_list})
+    assert got.content == listing and got.headers["Content-Type"] == docker_list
+    assert got.headers["Docker-Content-Digest"] == sha256(listing)
