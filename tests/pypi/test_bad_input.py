@@ -24,14 +24,25 @@ def upload_url(server):
     return f"{server.url}/api/pypi/pypi-local/"
 
 
-def assert_nothing_stored(settings):
-    assert PypiFile.objects.count() == 0
-    assert Artifact.objects.count() == 0
-    assert Blob.objects.count() == 0
-    deadline = time.monotonic() + 10
-    while os.listdir(settings.TMP_DIR) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert os.listdir(settings.TMP_DIR) == []
+@pytest.fixture
+def assert_nothing_stored():
+    """A check that no file, artifact or blob exists and nothing is left in the temp dir
+    beyond what it held when the test began (other tests may have left things there)."""
+    before = set(os.listdir(settings.TMP_DIR))
+
+    def left_behind():
+        return set(os.listdir(settings.TMP_DIR)) - before
+
+    def check():
+        assert PypiFile.objects.count() == 0
+        assert Artifact.objects.count() == 0
+        assert Blob.objects.count() == 0
+        deadline = time.monotonic() + 10
+        while left_behind() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert left_behind() == set()
+
+    return check
 
 
 def assert_refused(response, status: int, words: str):
@@ -41,7 +52,7 @@ def assert_refused(response, status: int, words: str):
     assert words.lower() in response.reason.lower()
 
 
-def test_corrupt_wheel_and_sdist(upload_url, tmp_path, settings):
+def test_corrupt_wheel_and_sdist(upload_url, tmp_path, assert_nothing_stored):
     fake = tmp_path / "broken-1.0-py3-none-any.whl"
     fake.write_bytes(os.urandom(5000))
     assert_refused(post_upload(upload_url, fake), 400, "not a valid wheel")
@@ -56,10 +67,10 @@ def test_corrupt_wheel_and_sdist(upload_url, tmp_path, settings):
     with zipfile.ZipFile(no_metadata, "w") as archive:
         archive.writestr("empty/__init__.py", "")
     assert_refused(post_upload(upload_url, no_metadata), 400, "metadata")
-    assert_nothing_stored(settings)
+    assert_nothing_stored()
 
 
-def test_metadata_must_agree_with_filename_and_form(upload_url, tmp_path, settings):
+def test_metadata_must_agree_with_filename_and_form(upload_url, tmp_path, assert_nothing_stored):
     other_name = make_wheel(tmp_path, "honest", "1.0", metadata_name="sneaky")
     assert_refused(post_upload(upload_url, other_name), 400, "names project 'sneaky'")
     (tmp_path / "v").mkdir()
@@ -72,10 +83,10 @@ def test_metadata_must_agree_with_filename_and_form(upload_url, tmp_path, settin
     assert_refused(post_upload(upload_url, good, fields={"filetype": "sdist"}), 400, "filetype")
     sdist = make_sdist(tmp_path, "honest", "1.0")
     assert_refused(post_upload(upload_url, sdist, filename="honest-1.1.tar.gz"), 400, "version")
-    assert_nothing_stored(settings)
+    assert_nothing_stored()
 
 
-def test_digests_must_match_and_one_is_required(upload_url, tmp_path, settings):
+def test_digests_must_match_and_one_is_required(upload_url, tmp_path, assert_nothing_stored):
     wheel = make_wheel(tmp_path, "digest", "1.0")
     assert_refused(post_upload(upload_url, wheel, fields={"sha256_digest": "ab" * 32}), 400, "sha256_digest")
     assert_refused(post_upload(upload_url, wheel, fields={"sha256_digest": None, "md5_digest": "0" * 32}),
@@ -86,7 +97,7 @@ def test_digests_must_match_and_one_is_required(upload_url, tmp_path, settings):
     data = bytearray(wheel.read_bytes())
     data[100] ^= 1
     assert_refused(post_upload(upload_url, wheel, content=bytes(data)), 400, "sha256_digest")
-    assert_nothing_stored(settings)
+    assert_nothing_stored()
 
     md5 = hashlib.md5(wheel.read_bytes()).hexdigest()
     accepted = post_upload(upload_url, wheel, fields={"sha256_digest": None, "md5_digest": md5})
@@ -98,14 +109,15 @@ def test_digests_must_match_and_one_is_required(upload_url, tmp_path, settings):
     "..\\digest-1.0-py3-none-any.whl", "/etc/digest-1.0-py3-none-any.whl",
     "digest-1.0.exe", "digest-1.0-py3-none-any.egg", ".whl", "digest.whl",
 ])
-def test_filenames_with_path_parts_or_of_no_known_kind(upload_url, tmp_path, settings, filename):
+def test_filenames_with_path_parts_or_of_no_known_kind(upload_url, tmp_path, assert_nothing_stored,
+                                                      filename):
     wheel = make_wheel(tmp_path, "digest", "1.0")
     response = post_upload(upload_url, wheel, filename=filename)
     assert_refused(response, 400, "filename")
-    assert_nothing_stored(settings)
+    assert_nothing_stored()
 
 
-def test_who_may_upload_and_where(server, upload_url, tmp_path, settings):
+def test_who_may_upload_and_where(server, upload_url, tmp_path, assert_nothing_stored):
     wheel = make_wheel(tmp_path, "guarded", "1.0")
     anonymous = post_upload(upload_url, wheel, auth=None)
     assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic")
@@ -120,10 +132,10 @@ def test_who_may_upload_and_where(server, upload_url, tmp_path, settings):
     assert_refused(bad_action, 400, ":action")
     assert requests.post(upload_url, auth=("admin", "password"), data=b"x",
                          headers={"Content-Type": "application/octet-stream"}).status_code == 400
-    assert_nothing_stored(settings)
+    assert_nothing_stored()
 
 
-def test_client_leaving_half_way_through_a_2gb_upload(server, tmp_path, settings):
+def test_client_leaving_half_way_through_a_2gb_upload(server, tmp_path, assert_nothing_stored):
     boundary = "----repomgrtestboundary"
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\":action\"\r\n\r\nfile_upload\r\n"
             f"--{boundary}\r\nContent-Disposition: form-data; name=\"sha256_digest\"\r\n\r\n{'0' * 64}\r\n"
@@ -140,4 +152,4 @@ def test_client_leaving_half_way_through_a_2gb_upload(server, tmp_path, settings
         for _ in range(20):  # 20 MB of the announced 2 GB, then the client is gone
             sock.sendall(chunk)
     assert requests.get(f"{server.url}/api/system/ping").status_code == 200
-    assert_nothing_stored(settings)
+    assert_nothing_stored()
