@@ -25,7 +25,7 @@ def upload_url(server):
 
 
 @pytest.fixture
-def assert_nothing_stored():
+def assert_nothing_stored(settings):
     """A check that no file, artifact or blob exists and nothing is left in the temp dir
     beyond what it held when the test began (other tests may have left things there)."""
     before = set(os.listdir(settings.TMP_DIR))
