@@ -14,7 +14,7 @@ from apps.security.models import SecuritySettings
 from tests.factories import grant, make_group
 from tests.factories.pypi import make_wheel
 from tests.identity.slapd import ROOT_PASSWORD, Slapd, group, person
-from tests.livestack import LiveServer
+from tests.identity.servers import extra_server
 from tests.pypi.clients import installed_version, pip_install, twine_upload
 from tests.security.browser import form_fields, form_login
 
@@ -36,7 +36,7 @@ def directory():
 
 @pytest.fixture(scope="module")
 def ldap_server(live_server_process, directory):
-    server = LiveServer(env=directory.server_env(), log_name="ldap").start()
+    server = extra_server(directory.server_env(), log_name="ldap").start()
     yield server
     server.stop()
 
@@ -118,11 +118,11 @@ def silent_directory():
     sock.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one test each: stopped right after it
 def outage_server(live_server_process, directory, silent_directory):
     env = directory.server_env(REPOMGR_LDAP_SERVER_URI=silent_directory, REPOMGR_LDAP_TIMEOUT="1",
                                REPOMGR_WORKERS="1")  # one process: one cache to remember the outage
-    server = LiveServer(env=env, log_name="ldap-outage").start()
+    server = extra_server(env, log_name="ldap-outage").start()
     yield server
     server.stop()
 
@@ -144,10 +144,10 @@ def test_unreachable_directory_is_a_clear_error_and_local_accounts_still_work(ou
     assert outage_server.log().count("Caught LDAPError") == 1
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one test each: stopped right after it
 def recovering_server(live_server_process, directory):
     env = directory.server_env(REPOMGR_LDAP_TIMEOUT="1", REPOMGR_LDAP_RETRY_SECONDS="0", REPOMGR_WORKERS="1")
-    server = LiveServer(env=env, log_name="ldap-recovery").start()
+    server = extra_server(env, log_name="ldap-recovery").start()
     yield server
     server.stop()
 

@@ -17,7 +17,7 @@ from apps.security.models import LoginFailures, SecuritySettings
 from tests.factories import grant, make_group
 from tests.factories.docker import make_image, write_oci_layout
 from tests.identity.idp import SimpleSamlIdp
-from tests.livestack import LiveServer
+from tests.identity.servers import extra_server
 from tests.identity.sso import form_with, sso_env, sso_login, sso_token
 from tests.security.browser import form_fields
 
@@ -40,7 +40,7 @@ def idp():
 
 @pytest.fixture(scope="module")
 def sso_server(live_server_process, idp):
-    server = LiveServer(log_name="saml")
+    server = extra_server(log_name="saml")
     server.env.update(sso_env(server, idp, REPOMGR_SAML_ADMIN_GROUP="repomgr-admins"))
     server.start()
     idp.trust_sp_of(server)
@@ -140,7 +140,7 @@ def test_logout_from_the_ui_ends_the_session_at_the_idp_too(sso_server, bootstra
 def test_idp_metadata_from_a_file_and_the_sso_link_on_the_login_page(live_server_process, idp, bootstrapped, tmp_path):
     metadata = tmp_path / "idp.xml"
     metadata.write_text(requests.get(idp.metadata_url).text)
-    server = LiveServer(log_name="saml-file")
+    server = extra_server(log_name="saml-file")
     server.env.update({"REPOMGR_SAML_BASE_URL": server.url, "REPOMGR_SAML_IDP_METADATA_FILE": str(metadata)})
     server.start()
     try:

@@ -7,7 +7,7 @@ import requests
 from apps.audit.models import AuditEvent
 from apps.security.models import LoginFailures
 from tests.factories import make_user
-from tests.livestack import LiveServer
+from tests.identity.servers import extra_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,7 +17,7 @@ POLICY = {"REPOMGR_LOGIN_MAX_FAILURES": "3", "REPOMGR_LOGIN_LOCKOUT_SECONDS": "6
 
 @pytest.fixture(scope="module")
 def two_nodes(live_server_process):
-    nodes = [LiveServer(env=POLICY, log_name=f"lockout-node{i}").start() for i in (1, 2)]
+    nodes = [extra_server(POLICY, log_name=f"lockout-node{i}").start() for i in (1, 2)]
     yield nodes
     for node in nodes:
         node.stop()

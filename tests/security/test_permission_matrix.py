@@ -11,7 +11,7 @@ import requests
 from tests.identity.idp import SimpleSamlIdp
 from tests.identity.slapd import Slapd, group, person
 from tests.identity.sso import sso_env, sso_token
-from tests.livestack import LiveServer
+from tests.identity.servers import extra_server
 from tests.security.matrix import CLASSES, ROLES, SEED, ZONES, Cell, Protocol, Role, World, build_world, run_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -161,7 +161,7 @@ def idp():
 @pytest.fixture(scope="module")
 def matrix_server(live_server_process, directory, idp):
     """A live server with both directory and single sign-on logins on."""
-    server = LiveServer(env=directory.server_env(), log_name="matrix")
+    server = extra_server(directory.server_env(), log_name="matrix")
     server.env.update(sso_env(server, idp))
     server.start()
     idp.trust_sp_of(server)

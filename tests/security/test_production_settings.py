@@ -6,16 +6,16 @@ import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from tests.factories import make_user
-from tests.livestack import LiveServer
+from tests.identity.servers import extra_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(scope="module")
 def production_server(live_server_process):
-    server = LiveServer(env={"DJANGO_SETTINGS_MODULE": "repomgr.settings", "REPOMGR_SECURE": "1",
-                             "REPOMGR_SECRET_KEY": "x" * 60, "REPOMGR_BEHIND_PROXY": "1"},
-                        log_name="secure")
+    server = extra_server({"DJANGO_SETTINGS_MODULE": "repomgr.settings", "REPOMGR_SECURE": "1",
+                           "REPOMGR_SECRET_KEY": "x" * 60, "REPOMGR_BEHIND_PROXY": "1"},
+                          log_name="secure")
     server.start()
     yield server
     server.stop()
