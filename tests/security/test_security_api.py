@@ -161,3 +161,18 @@ def test_security_api_is_admin_only(server, http):
     error_of(requests.put(f"{server.url}/api/security/users/plain", json={"admin": True}, auth=plain), 403)
     error_of(http.post(f"{server.url}/api/security/token", data={}), 401)
     error_of(requests.get(f"{server.url}/api/security/users", auth=("plain", "wrong")), 401)
+
+
+def test_any_local_and_any_remote_targets(server, admin_http):
+    make_user("builder")
+    base = f"{server.url}/api/v2/security/permissions"
+    target = {"repo": {"repositories": ["ANY LOCAL"], "actions": {"users": {"builder": ["read", "write"]}}}}
+    assert admin_http.put(f"{base}/locals", json=target).status_code == 201
+    assert admin_http.get(f"{base}/locals").json()["repo"]["repositories"] == ["ANY LOCAL"]
+    builder = ("builder", "secret-pass")
+    admin_http.put(f"{server.url}/api/repositories/made-later", json={"rclass": "local"})
+    assert requests.put(f"{server.url}/made-later/x.bin", data=b"x", auth=builder).status_code == 201
+
+    target["repo"]["repositories"] = ["ANY REMOTE"]
+    assert admin_http.put(f"{base}/locals", json=target).status_code == 200
+    error_of(requests.put(f"{server.url}/made-later/y.bin", data=b"y", auth=builder), 403)
