@@ -6,7 +6,7 @@ export REPOMGR_DATA_DIR ?= $(CURDIR)/var
 # The suite empties its blob store and temp dir on start: keep it apart from `make run`'s data.
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
-.PHONY: run test lint bootstrap system-deps test-system-deps clean
+.PHONY: run test lint bootstrap clean
 
 $(VENV)/.run-deps: requirements.txt scripts/system-deps.sh
 	sh scripts/system-deps.sh run
