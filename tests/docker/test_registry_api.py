@@ -302,3 +302,13 @@ def test_docker_schema2_list_and_sha512_manifest_references(server, admin_http, 
     got = http.get(f"{base}/manifests/multi", headers={"Accept": docker_list})
     assert got.content == listing and got.headers["Content-Type"] == docker_list
     assert got.headers["Docker-Content-Digest"] == sha256(listing)
+
+
+def test_empty_blob_monolithic_and_through_a_session(server, admin_http):
+    empty = sha256(b"")
+    base = f"{server.url}/v2/docker-local/empty/blobs"
+    assert admin_http.post(f"{base}/uploads/", params={"digest": empty}, data=b"").status_code == 201
+    location = server.url + admin_http.post(f"{base}/uploads/").headers["Location"]
+    assert admin_http.put(location, params={"digest": empty}).status_code == 201
+    got = admin_http.get(f"{base}/{empty}")
+    assert got.status_code == 200 and got.content == b"" and got.headers["Content-Length"] == "0"
