@@ -36,12 +36,21 @@ class DistributionRegistry:
 
     def start(self) -> "DistributionRegistry":
         self.directory.mkdir(parents=True, exist_ok=True)
-        config = self.directory / "config.yml"
-        config.write_text(CONFIG.format(root=self.directory / "data", port=self.port))
-        self.process = subprocess.Popen(["docker-registry", "serve", str(config)],
-                                        stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT)
-        wait_for_http(self.url + "/v2/", process=self.process)
-        return self
+        for attempt in range(3):
+            config = self.directory / "config.yml"
+            config.write_text(CONFIG.format(root=self.directory / "data", port=self.port))
+            with open(self.log_path, "ab") as log:
+                self.process = subprocess.Popen(["docker-registry", "serve", str(config)],
+                                                stdout=log, stderr=subprocess.STDOUT)
+            try:
+                wait_for_http(self.url + "/v2/", timeout=60, process=self.process)
+                return self
+            except RuntimeError:
+                # Another process may have taken the free port first: try another one.
+                self.stop()
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError(f"docker-registry did not start; see {self.log_path}")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
