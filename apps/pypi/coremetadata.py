@@ -13,6 +13,7 @@ from apps.repositories.remote import UpstreamUnavailable, remote_document
 
 from .distributions import InvalidDistribution, read_core_metadata
 from .indexes import file_resolve
+from .upstream import credentials_for
 
 
 def core_metadata_resolve(user, repository, project: str, filename: str) -> bytes | None:
@@ -35,7 +36,8 @@ def core_metadata_resolve(user, repository, project: str, filename: str) -> byte
 
 
 def _upstream_metadata(source, filename: str, upstream) -> bytes | None:
-    document = remote_document(source, "metadata:" + filename, upstream.url + ".metadata")
+    url = upstream.url + ".metadata"
+    document = remote_document(source, "metadata:" + filename, url, auth=credentials_for(source, url))
     if document is None:
         return None
     expected = upstream.core_metadata.get("sha256") if isinstance(upstream.core_metadata, dict) else None

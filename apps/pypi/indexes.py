@@ -30,7 +30,7 @@ from .pages import ProjectIndex, render_project, render_project_list, sorted_ver
 from .selectors import (local_project_index, local_project_names, project_serials,
                         pypi_file_find, repository_serial)
 from .services import artifact_path
-from .upstream import (ASSUMED_OFFLINE_SECS, UpstreamFile, remote_index_fetched,
+from .upstream import (ASSUMED_OFFLINE_SECS, UpstreamFile, credentials_for, remote_index_fetched,
                        remote_project_index, remote_project_names)
 
 log = logging.getLogger(__name__)
@@ -324,5 +324,6 @@ def _remote_resolve(source, project, filename, path, fetch, need_upstream) -> Re
         return None
     if not fetch:
         return ResolvedFile(source, None, upstream=upstream) if need_upstream else None
-    result = remote_file(source, path, upstream.url, sha256=upstream.sha256)
+    result = remote_file(source, path, upstream.url, sha256=upstream.sha256,
+                         auth=credentials_for(source, upstream.url))
     return ResolvedFile(source, result, upstream=upstream) if result is not None else None

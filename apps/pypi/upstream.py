@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
-from urllib.parse import quote, urldefrag, urljoin
+from urllib.parse import quote, urldefrag, urljoin, urlsplit
 
 from apps.repositories.remote import remote_document, remote_document_fetched
 
@@ -43,6 +43,19 @@ def simple_url(repository, project: str = "") -> str:
     if not base.endswith("/simple"):
         base += "/simple"
     return f"{base}/{quote(project)}/" if project else base + "/"
+
+
+def _no_credentials(request):
+    return request
+
+
+def credentials_for(repository, url: str):
+    """The ``auth`` for fetching ``url``: the repository's own credentials (None) on its
+    upstream's origin; none at all elsewhere (index pages may send files to another host, which
+    must never see them)."""
+    ours, theirs = urlsplit(repository.url), urlsplit(url)
+    same = (ours.scheme, ours.hostname, ours.port) == (theirs.scheme, theirs.hostname, theirs.port)
+    return None if same else _no_credentials
 
 
 def document_key(project: str) -> str:

@@ -1,6 +1,7 @@
 """A remote PyPI repository caching an upstream index the test starts on 127.0.0.1: facts kept
 exactly, files fetched once, and installs still working when the upstream is gone."""
 
+import base64
 import hashlib
 import threading
 
@@ -164,3 +165,23 @@ def test_slow_upstream_does_not_hold_up_installs_of_cached_packages(server, upst
     asked = sum(upstream.hits.values())
     uv_pip_install(index, tmp_path / "three", "ext-tool")
     assert sum(upstream.hits.values()) == asked
+
+
+def test_upstream_credentials_never_reach_another_host(server, tmp_path):
+    files = StaticIndex().start()
+    index = StaticIndex()
+    index.add(make_wheel(tmp_path, "cred-lib", "1.0"), file_host=files)
+    index.start()
+    try:
+        make_repository("cred-remote", "remote", "pypi", url=index.url, username="mirror",
+                        password="upstream-secret")
+        pip_install(f"{server.url}/api/pypi/cred-remote/simple/", tmp_path / "t", "cred-lib")
+        assert installed_version(tmp_path / "t", "cred_lib") == "1.0"
+        expected = "Basic " + base64.b64encode(b"mirror:upstream-secret").decode()
+        assert index.authorizations and {auth for _, auth in index.authorizations} == {expected}
+        assert files.hits["/files/cred_lib-1.0-py3-none-any.whl"] == 1
+        assert files.hits["/files/cred_lib-1.0-py3-none-any.whl.metadata"] == 1
+        assert files.authorizations == []
+    finally:
+        index.stop()
+        files.stop()

@@ -21,6 +21,7 @@ class StaticIndex:
         self.blobs: dict[str, bytes] = {}
         self.metadata: dict[str, bytes] = {}
         self.hits: Counter = Counter()
+        self.authorizations: list[tuple[str, str]] = []  # (path, Authorization header) received
         self._lock = threading.Lock()
         self._connections: list = []
         self.html_only = html_only
@@ -31,10 +32,14 @@ class StaticIndex:
     # --- content ----------------------------------------------------------------------------
     def add(self, path: Path, *, upload_time: str | None = "2024-01-02T03:04:05.123456Z",
             yanked=False, requires_python: str | None = None, with_metadata: bool = True,
-            wrong_sha256: bool = False) -> dict:
+            wrong_sha256: bool = False, file_host: "StaticIndex | None" = None) -> dict:
+        """List ``path`` in its project's page; ``file_host`` serves the file (and its
+        metadata) instead of this index, under an absolute URL."""
         data = Path(path).read_bytes()
         dist = parse_filename(path.name)
-        entry = {"filename": path.name, "url": f"../../files/{path.name}",
+        host = file_host or self
+        entry = {"filename": path.name,
+                 "url": f"{file_host.url}/files/{path.name}" if file_host else f"../../files/{path.name}",
                  "hashes": {"sha256": "0" * 64 if wrong_sha256 else hashlib.sha256(data).hexdigest()},
                  "requires-python": requires_python, "yanked": yanked, "size": len(data)}
         if upload_time:
@@ -42,9 +47,9 @@ class StaticIndex:
         if with_metadata and path.name.endswith(".whl"):
             with zipfile.ZipFile(path) as archive:
                 name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
-                self.metadata[path.name] = archive.read(name)
-            entry["core-metadata"] = {"sha256": hashlib.sha256(self.metadata[path.name]).hexdigest()}
-        self.blobs[path.name] = data
+                host.metadata[path.name] = archive.read(name)
+            entry["core-metadata"] = {"sha256": hashlib.sha256(host.metadata[path.name]).hexdigest()}
+        host.blobs[path.name] = data
         self.projects.setdefault(dist.project, []).append(entry)
         return entry
 
@@ -68,6 +73,8 @@ class StaticIndex:
             def do_GET(self):
                 with index._lock:
                     index.hits[self.path] += 1
+                    if self.headers.get("Authorization"):
+                        index.authorizations.append((self.path, self.headers["Authorization"]))
                 index._answer(self)
 
         ThreadingHTTPServer.request_queue_size = 128
