@@ -185,3 +185,11 @@ def test_artifactory_prefix_and_head(server, http, uploaded):
     assert http.get(file_url).content == uploaded[wheel["filename"]].read_bytes()
     head = http.head(simple(server), headers=JSON_ACCEPT)
     assert head.status_code == 200 and head.content == b"" and head.headers["ETag"]
+
+
+def test_a_delete_through_the_raw_api_updates_the_page(server, http, admin_http, uploaded):
+    before = http.get(simple(server), headers=JSON_ACCEPT)
+    assert admin_http.delete(f"{server.url}/pypi-local/demo-pkg/demo_pkg-1.0.tar.gz").status_code == 204
+    after = http.get(simple(server), headers=JSON_ACCEPT)
+    assert "demo_pkg-1.0.tar.gz" not in [f["filename"] for f in after.json()["files"]]
+    assert int(after.headers["X-PyPI-Last-Serial"]) > int(before.headers["X-PyPI-Last-Serial"])
