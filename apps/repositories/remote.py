@@ -247,7 +247,8 @@ class Download:
     followers and the cache get the file."""
 
     def __init__(self, repository, path, url, sha256, fetch, response):
-        self.repository, self.path, self.url, self.sha256 = repository, path, url, sha256
+        self.repository, self.path, self.url = repository, path, url
+        self.sha256 = sha256 or _published_sha256(response)
         self.fetch, self.response = fetch, response
         length = response.headers.get("Content-Length")
         self.size = int(length) if length and length.isdigit() else None
@@ -259,14 +260,21 @@ class Download:
             spool_path=self.spool.temporary_file_path(), size=self.size)
 
     def __iter__(self) -> Iterator[bytes]:
+        # The last chunk waits until the file is verified and stored: a client never receives
+        # the whole of a file that failed verification (its transfer ends short instead).
+        held = b""
         try:
             for chunk in self._chunks:
                 self._write(chunk)
-                yield chunk
+                if held:
+                    yield held
+                held = chunk
         except requests.RequestException as exc:
             self._finish()
             raise UpstreamUnavailable(f"download of {self.path} broke off") from exc
         self._store()
+        if held:
+            yield held
 
     def close(self) -> None:
         """Called when the response ends, however it ended: a client that left early does not
@@ -308,6 +316,12 @@ class Download:
         self.response.close()
         self.spool.close()
         _release(self.fetch)
+
+
+def _published_sha256(response: requests.Response) -> str:
+    """The sha256 an upstream (another Artifactory or repomgr) declares for a file it sends."""
+    declared = response.headers.get("X-Checksum-Sha256", "").strip().lower()
+    return declared if len(declared) == 64 and all(c in "0123456789abcdef" for c in declared) else ""
 
 
 class PassThrough:
@@ -360,22 +374,22 @@ class Follower:
         return None
 
     def _tail(self, handle) -> Iterator[bytes]:
-        sent = 0
+        held = b""  # the last bytes wait for verification, as in Download
         while True:
             chunk = handle.read(CHUNK)
             if chunk:
-                sent += len(chunk)
-                yield chunk
+                if held:
+                    yield held
+                held = chunk
                 continue
             if not RemoteFetch.objects.filter(pk=self.fetch.pk).exists():
-                rest = handle.read()  # the download ended: what is in the file is final
-                sent += len(rest)
-                if rest:
-                    yield rest
+                held += handle.read()  # the download ended: what is in the file is final
                 break
             time.sleep(FOLLOW_POLL_SECS)
         if artifact_find(self.repository, self.path) is None:
             raise UpstreamUnavailable(f"the download of {self.path} failed")
+        if held:
+            yield held
 
     def _wait_then_stream(self) -> Iterator[bytes]:
         while RemoteFetch.objects.filter(pk=self.fetch.pk).exists():

@@ -201,3 +201,43 @@ def test_virtual_prefers_any_cache_and_passes_over_a_failing_upstream(server, up
         assert nowhere.status_code == 502  # an upstream failed, so "not found" would be a guess
     finally:
         second.stop()
+
+
+def test_a_published_sha256_is_verified_before_anyone_gets_the_whole_file(remote, upstream, settings):
+    good, bad = os.urandom(3 * 1024 * 1024), os.urandom(3 * 1024 * 1024)
+    upstream.files["/files/good.bin"] = good
+    upstream.headers["/files/good.bin"] = {"X-Checksum-Sha256": hashlib.sha256(good).hexdigest()}
+    upstream.files["/files/bad.bin"] = bad
+    upstream.headers["/files/bad.bin"] = {"X-Checksum-Sha256": hashlib.sha256(b"something else").hexdigest()}
+
+    assert requests.get(f"{remote}/good.bin").content == good
+    assert cached("good.bin").blob.sha256 == hashlib.sha256(good).hexdigest()
+
+    upstream.gate.clear()  # three clients at once: one downloads, two follow
+    outcomes: list = []
+
+    def fetch():
+        try:
+            outcomes.append(requests.get(f"{remote}/bad.bin", timeout=60).content)
+        except requests.RequestException as exc:
+            outcomes.append(exc)
+
+    clients = [threading.Thread(target=fetch) for _ in range(3)]
+    clients[0].start()
+    while not RemoteFetch.objects.filter(path="bad.bin").exists():
+        time.sleep(0.05)
+    for client in clients[1:]:
+        client.start()
+    time.sleep(1)
+    upstream.gate.set()
+    for client in clients:
+        client.join()
+    assert len(outcomes) == 3 and not any(outcome == bad for outcome in outcomes), \
+        [type(o).__name__ if isinstance(o, Exception) else len(o) for o in outcomes]
+    assert not Artifact.objects.filter(path="bad.bin").exists()
+    assert not RemoteFetch.objects.exists()
+    # Nothing was cached, so the next client asks upstream again, and is refused again.
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.get(f"{remote}/bad.bin", timeout=60)
+    assert upstream.asked("/files/bad.bin") == 2
+    assert not Artifact.objects.filter(path="bad.bin").exists()

@@ -10,6 +10,7 @@ class Upstream:
     def __init__(self, credentials: tuple[str, str] | None = None):
         self.files: dict[str, bytes] = {}
         self.statuses: dict[str, int] = {}
+        self.headers: dict[str, dict[str, str]] = {}  # extra response headers per path
         self.requests: list[tuple[str, str, str]] = []  # (method, path, Authorization)
         self.credentials = credentials
         self.gate = threading.Event()
@@ -60,6 +61,8 @@ class Upstream:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in upstream.headers.get(self.path, {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 half = len(data) // 2
                 self.wfile.write(data[:half])
