@@ -13,6 +13,7 @@ from apps.pypi.negotiation import JSON_V1
 from apps.repositories.models import RemoteDocument, Repository
 from apps.repositories.services import repository_update
 from tests.factories import make_repository
+from tests.livestack import LiveServer
 from tests.factories.pypi import make_wheel
 from tests.pypi.clients import installed_version, pip_install, uv_pip_install
 from tests.pypi.upstream import StaticIndex
@@ -92,23 +93,32 @@ def test_install_then_upstream_stops_and_installs_still_work(server, upstream, r
     assert sum(upstream.hits.values()) == hits  # really nobody answered
 
 
-def test_concurrent_requests_for_one_uncached_file_fetch_it_once(server, upstream, remote):
+@pytest.fixture
+def second_node(server):
+    """Another repomgr on the same database and data dir: a second node of one installation."""
+    node = LiveServer(log_name="server-node2").start()
+    yield node
+    node.stop()
+
+
+def test_concurrent_requests_for_one_uncached_file_fetch_it_once(server, second_node, upstream, remote):
     wheel = "ext_lib-1.2-py3-none-any.whl"
-    url = f"{server.url}/api/pypi/up-remote/packages/ext-lib/{wheel}"
+    path = f"/api/pypi/up-remote/packages/ext-lib/{wheel}"
     assert page(server, "up-remote", "ext-lib").status_code == 200
-    results, barrier = [], threading.Barrier(8)
+    results, barrier = [], threading.Barrier(12)
 
-    def fetch():
+    def fetch(node):
         barrier.wait()
-        results.append(requests.get(url, timeout=60).content)
+        results.append(requests.get(node.url + path, timeout=60).content)
 
-    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    # Twelve clients at once, spread over two nodes with two worker processes each.
+    threads = [threading.Thread(target=fetch, args=(node,)) for node in (server, second_node) * 6]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     expected = upstream.blobs[wheel]
-    assert len(results) == 8 and all(body == expected for body in results)
+    assert len(results) == 12 and all(body == expected for body in results)
     assert upstream.hits[f"/files/{wheel}"] == 1
     assert Artifact.objects.get(repository=remote, path=f"ext-lib/{wheel}").blob.sha256 == \
         hashlib.sha256(expected).hexdigest()
