@@ -238,7 +238,7 @@ class ReleaseView(APIView):
 
     def patch(self, request, repo_key: str, project: str, version: str):
         name = normalize(project)
-        repository = _writable(request, repo_key, "deploy", name)
+        repository = _writable(request, repo_key, "deploy", f"{name}/")
         body = request.data if isinstance(request.data, dict) else {}
         if not isinstance(body.get("yanked"), bool):
             raise BadRequest('Send {"yanked": true|false, "yanked_reason": "..."}')
@@ -248,13 +248,14 @@ class ReleaseView(APIView):
 
     def delete(self, request, repo_key: str, project: str, version: str):
         name = normalize(project)
-        repository = _writable(request, repo_key, "delete", name)
+        repository = _writable(request, repo_key, "delete", f"{name}/")
         services.pypi_files_delete(repository=repository, project=name, version=version)
         return Response(status=204)
 
 
 def _writable(request, repo_key: str, action: str, path: str) -> Repository:
-    """The local repository a yank/delete addressed to ``repo_key`` acts on, authorized."""
+    """The local repository a yank/delete addressed to ``repo_key`` acts on, authorized on
+    ``path`` (a file, or a project's folder '<project>/', which 'team-*/**' patterns admit)."""
     repository = pypi_repository(repo_key)
     target = repository.default_deployment_repo if repository.is_virtual else repository
     if target is None or not target.is_local:

@@ -40,3 +40,16 @@ def test_yank_needs_deploy_and_delete_needs_delete(release):
     assert requests.get(f"{release}/pypi-local/simple/rel/").status_code == 404
     assert requests.patch(f"{release}/pypi-remote/pypi/rel/1.0", json=yank,
                           auth=("admin", "password")).status_code == 400
+
+
+def test_yank_and_delete_of_a_release_honour_folder_patterns(server, tmp_path):
+    """Permission patterns name a project's folder ('rel*/**', as uploads are authorized on
+    '<project>/<file>'); a release's yank and delete are authorized on that folder."""
+    assert post_upload(f"{server.url}/api/pypi/pypi-local/", make_wheel(tmp_path, "rel", "1.0")).ok
+    make_user("patterned", "patterned-pass-1")
+    grant("pypi-rel", repositories=["pypi-local"], include=["rel*/**"], exclude=["rel/secret/**"],
+          users={"patterned": ["read", "deploy", "delete"]})
+    release, auth = f"{server.url}/api/pypi/pypi-local/pypi/rel/1.0", ("patterned", "patterned-pass-1")
+    assert requests.patch(release, json={"yanked": True}, auth=auth).status_code == 200
+    assert requests.delete(release, auth=auth).status_code == 204
+    assert not PypiFile.objects.exists()
