@@ -31,6 +31,32 @@ def cached(path: str, repository: str = "generic-remote") -> Artifact:
     return artifact
 
 
+def fetch_together(url: str, path: str, upstream: Upstream, clients: int) -> list:
+    """GET ``url`` from several clients while the upstream holds its answer halfway: the first
+    starts the download, the others arrive while it is in progress. Each client's body, or the
+    exception it got."""
+    outcomes: list = []
+
+    def fetch():
+        try:
+            outcomes.append(requests.get(url, timeout=120).content)
+        except requests.RequestException as exc:
+            outcomes.append(exc)
+
+    upstream.gate.clear()
+    threads = [threading.Thread(target=fetch) for _ in range(clients)]
+    threads[0].start()
+    while not RemoteFetch.objects.filter(path=path).exists():
+        time.sleep(0.05)
+    for thread in threads[1:]:
+        thread.start()
+    time.sleep(1)  # let the others reach the server while the download is held open
+    upstream.gate.set()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 @pytest.fixture
 def upstream():
     server = Upstream().start()
@@ -62,22 +88,7 @@ def test_a_file_is_fetched_once_and_then_served_from_the_cache(remote, upstream,
 def test_concurrent_clients_share_one_upstream_fetch(remote, upstream):
     data = os.urandom(8 * 1024 * 1024)
     upstream.files["/files/big.bin"] = data
-    upstream.gate.clear()  # the upstream sends half, then waits until every client is in
-    results: list[bytes] = []
-
-    def fetch():
-        results.append(requests.get(f"{remote}/big.bin", timeout=120).content)
-
-    clients = [threading.Thread(target=fetch) for _ in range(6)]
-    clients[0].start()
-    while not RemoteFetch.objects.filter(path="big.bin").exists():
-        time.sleep(0.05)
-    for client in clients[1:]:
-        client.start()
-    time.sleep(1)  # let the others reach the server while the download is held open
-    upstream.gate.set()
-    for client in clients:
-        client.join()
+    results = fetch_together(f"{remote}/big.bin", "big.bin", upstream, clients=6)
     assert len(results) == 6 and all(result == data for result in results)
     assert upstream.asked("/files/big.bin") == 1
     assert Artifact.objects.filter(path="big.bin").count() == 1
@@ -213,25 +224,7 @@ def test_a_published_sha256_is_verified_before_anyone_gets_the_whole_file(remote
     assert requests.get(f"{remote}/good.bin").content == good
     assert cached("good.bin").blob.sha256 == hashlib.sha256(good).hexdigest()
 
-    upstream.gate.clear()  # three clients at once: one downloads, two follow
-    outcomes: list = []
-
-    def fetch():
-        try:
-            outcomes.append(requests.get(f"{remote}/bad.bin", timeout=60).content)
-        except requests.RequestException as exc:
-            outcomes.append(exc)
-
-    clients = [threading.Thread(target=fetch) for _ in range(3)]
-    clients[0].start()
-    while not RemoteFetch.objects.filter(path="bad.bin").exists():
-        time.sleep(0.05)
-    for client in clients[1:]:
-        client.start()
-    time.sleep(1)
-    upstream.gate.set()
-    for client in clients:
-        client.join()
+    outcomes = fetch_together(f"{remote}/bad.bin", "bad.bin", upstream, clients=3)
     assert len(outcomes) == 3 and not any(outcome == bad for outcome in outcomes), \
         [type(o).__name__ if isinstance(o, Exception) else len(o) for o in outcomes]
     assert not Artifact.objects.filter(path="bad.bin").exists()
