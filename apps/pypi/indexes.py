@@ -171,18 +171,21 @@ def _remote_state(source, project: str, upstream: dict) -> tuple[str, datetime]:
     validity = remote_index_fetched(source, project)
     if validity is None:
         try:
-            upstream[source.pk] = remote_project_index(source, project)
+            fetched = upstream[source.pk] = remote_project_index(source, project)
         except UpstreamUnavailable:
             log.warning("no index of %s from '%s': upstream unavailable", project, source.key)
             return "unavailable", timezone.now()
-        validity = remote_index_fetched(source, project)
-    if validity is None:  # the upstream failed and a stale copy answered, or offline
-        stale = upstream.get(source.pk)
-        if stale is None:
-            return "-", timezone.now()
-        return str(stale.fetched.timestamp()), timezone.now() + timedelta(seconds=ASSUMED_OFFLINE_SECS)
-    fetched, fresh_until = validity
-    return str(fetched.timestamp()), fresh_until
+        if fetched is not None and fetched.stale:  # the upstream failed; its last page answered
+            until = timezone.now() + timedelta(seconds=ASSUMED_OFFLINE_SECS)
+            return str(fetched.fetched.timestamp()), until
+        if fetched is not None:  # just fetched: fresh for the metadata TTL
+            return (str(fetched.fetched.timestamp()),
+                    fetched.fetched + timedelta(seconds=source.metadata_retrieval_cache_secs))
+        validity = remote_index_fetched(source, project)  # a remembered 404, or offline
+    if validity is None:
+        return "-", timezone.now()
+    fetched_at, fresh_until = validity
+    return str(fetched_at.timestamp()), fresh_until
 
 
 def _build_index(plan: _Plan) -> ProjectIndex | None:
