@@ -80,11 +80,17 @@ class World:
 
     server: object
     credentials: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+    user_grants: dict[str, list[str]] = field(default_factory=dict)  # username -> actions
+    group_grants: dict[str, list[str]] = field(default_factory=dict)  # group name -> actions
+    prepared: set[str] = field(default_factory=set)  # protocols whose own data is in place
     _counter: int = 0
 
-    def unique(self, stem: str) -> str:
+    def number(self) -> int:
         self._counter += 1
-        return f"{stem}-{self._counter}.txt"
+        return self._counter
+
+    def unique(self, stem: str) -> str:
+        return f"{stem}-{self.number()}.txt"
 
     def seed(self, repo_key: str, path: str, data: bytes = SEED) -> None:
         """Put a file straight into a repository (remote caches too) through the services."""
@@ -96,6 +102,12 @@ class World:
     def session(self, role: Role) -> requests.Session:
         session = requests.Session()
         session.auth = self.credentials[role.name]
+        return session
+
+    def admin(self) -> requests.Session:
+        """The administrator's session, for seeding through the protocols themselves."""
+        session = requests.Session()
+        session.auth = self.credentials["admin"]
         return session
 
 
@@ -129,6 +141,7 @@ def build_world(server, *, ldap_user: tuple[str, str] | None = None,
         make_group(name)
     grant("matrix", repositories=["matrix-local", "matrix-remote"], include=[INCLUDE], exclude=[EXCLUDE],
           users=users, groups=groups)
+    world.user_grants, world.group_grants = users, groups
     if ldap_user:
         world.credentials["ldap group"] = ldap_user
     if saml_token:
@@ -158,6 +171,9 @@ class Protocol:
                 for zone in zones:
                     yield Cell(action, repo_class, zone)
 
+    def prepare(self, world: World) -> None:
+        """Create the protocol's own repositories and data in ``world`` (once per world)."""
+
     def perform(self, world: World, role: Role, cell: Cell):
         raise NotImplementedError
 
@@ -179,9 +195,26 @@ class Protocol:
 def run_rows(protocol: Protocol, world: World, role: Role) -> list[str]:
     """Every cell of ``protocol`` for ``role``; returns the cells that answered otherwise."""
     wrong = []
+    protocol.prepare(world)
     for cell in protocol.cells():
         got, want = protocol.perform(world, role, cell), protocol.expected(role, cell)
         if got != want:
             wrong.append(f"{protocol.name} {role.name:>16} {cell.action:>9} {cell.repo_class:>9} "
                          f"{cell.zone or '-':>8}: got {got}, must be {want}")
     return wrong
+
+
+def add_repositories(world: World, package_type: str, stem: str, *, include: str, exclude: str) -> dict:
+    """The four repository classes for one package type (``<stem>-local`` ... ``<stem>-hidden``)
+    with the roles' grants under ``include``/``exclude``; returns {class: (key, physical key)}
+    like CLASSES."""
+    classes = {"local": (f"{stem}-local", f"{stem}-local"), "remote": (f"{stem}-remote", f"{stem}-remote"),
+               "virtual": (f"{stem}-virtual", f"{stem}-local"), "ungranted": (f"{stem}-hidden", f"{stem}-hidden")}
+    make_repository(f"{stem}-local", package_type=package_type)
+    make_repository(f"{stem}-hidden", package_type=package_type)
+    make_repository(f"{stem}-remote", "remote", package_type=package_type, url="http://127.0.0.1:9/", offline=True)
+    make_repository(f"{stem}-virtual", "virtual", package_type=package_type,
+                    members=[f"{stem}-local", f"{stem}-remote"], deploy_to=f"{stem}-local")
+    grant(stem, repositories=[f"{stem}-local", f"{stem}-remote"], include=[include], exclude=[exclude],
+          users=world.user_grants, groups=world.group_grants)
+    return classes

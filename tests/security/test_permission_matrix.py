@@ -1,7 +1,8 @@
-"""The permission matrix over the generic protocols: every role x action x repository class x
-path zone, each a real HTTP request to a live server with LDAP and SAML logins on, asserting
-the exact status (and, for listings, exactly what is listed). PyPI and Docker rows join by
-adding Protocol adapters to PROTOCOLS (see tests/security/matrix.py)."""
+"""The permission matrix: every role x action x repository class x path zone over the generic
+protocols, PyPI (tests/security/matrix_pypi.py) and Docker (tests/security/matrix_docker.py),
+each a real HTTP request to a live server with LDAP and SAML logins on, asserting the exact
+status (and, for listings, exactly what is listed). A protocol joins by adding a Protocol
+adapter to PROTOCOLS (see tests/security/matrix.py)."""
 
 import re
 
@@ -12,6 +13,8 @@ from tests.identity.idp import SimpleSamlIdp
 from tests.identity.slapd import Slapd, group, person
 from tests.identity.sso import sso_env, sso_token
 from tests.identity.servers import extra_server
+from tests.security.matrix_docker import Docker, bearer
+from tests.security.matrix_pypi import Pypi, PypiUnderArtifactory
 from tests.security.matrix import CLASSES, ROLES, SEED, ZONES, Cell, Protocol, Role, World, build_world, run_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -141,7 +144,8 @@ class GenericUnderArtifactory(GenericRaw):
     prefix = "/artifactory"
 
 
-PROTOCOLS = [GenericRaw(), GenericUnderArtifactory(), StorageApi(), RepositoriesApi()]
+PROTOCOLS = [GenericRaw(), GenericUnderArtifactory(), StorageApi(), RepositoriesApi(), Pypi(),
+             PypiUnderArtifactory(), Docker()]
 
 
 @pytest.fixture(scope="module")
@@ -195,3 +199,35 @@ def test_denials_never_name_what_exists(world):
     hidden = requests.get(f"{world.server.url}/api/storage/matrix-hidden/team/seed.txt",
                           auth=world.credentials["reader"])
     assert hidden.status_code == 403 and "seed.txt" not in hidden.text
+
+
+def test_protocol_refusals_never_name_what_exists(world):
+    """PyPI and Docker answer a refused read of something that exists exactly as one of
+    something that does not, and never show the content."""
+    reader = next(r for r in ROLES if r.name == "reader")
+    Pypi().prepare(world)
+    Docker().prepare(world)
+    http, url = world.session(reader), world.server.url
+    for route in ("simple/{}/", "pypi/{}/json", "packages/{}/{}-1.0-py3-none-any.whl",
+                  "packages/{}/{}-1.0-py3-none-any.whl.metadata"):
+        existing = http.get(f"{url}/api/pypi/mpypi-virtual/" + route.format("team-secret-app", "team_secret_app"))
+        missing = http.get(f"{url}/api/pypi/mpypi-virtual/" + route.format("team-secret-nope", "team_secret_nope"))
+        assert existing.status_code == 404 and b"Metadata-Version" not in existing.content
+        assert _neutral(existing, "team-secret-app", "team_secret_app") == _neutral(missing, "team-secret-nope",
+                                                                                     "team_secret_nope")
+    for path in ("tags/list", "manifests/1.0"):
+        answers = []
+        for name in ("team/secret/app", "team/secret/nope"):
+            token = bearer(world, reader, f"repository:mdocker-local/{name}:pull")
+            answers.append(token.get(f"{url}/v2/mdocker-local/{name}/{path}"))
+            answers[-1] = (answers[-1].status_code, answers[-1].text.replace(name, "NAME"))
+        assert answers[0] == answers[1] and answers[0][0] == 401
+    hidden = http.get(f"{url}/api/pypi/mpypi-hidden/simple/")
+    assert hidden.status_code == 403 and "app" not in hidden.text
+
+
+def _neutral(response: requests.Response, *names: str) -> str:
+    text = f"{response.status_code} {response.reason} {response.text}"
+    for name in names:
+        text = text.replace(name, "NAME")
+    return text

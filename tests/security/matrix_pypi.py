@@ -1,0 +1,118 @@
+"""The permission matrix's PyPI rows: the simple index and project pages, files and their
+PEP 658 metadata, the JSON API, legacy uploads (new and existing files), yank and delete.
+
+PyPI paths are '<project>/<filename>', so the zones are projects: 'team-app' (included),
+'team-secret-app' (included but excluded) and 'other-app' (not included).
+"""
+
+import tempfile
+from pathlib import Path
+
+from tests.factories.pypi import make_wheel
+from tests.pypi.clients import post_upload
+from tests.security.matrix import Cell, Protocol, Role, World, add_repositories
+
+PROJECTS = {"granted": "team-app", "excluded": "team-secret-app", "outside": "other-app"}
+WHEELS = Path(tempfile.mkdtemp(prefix="matrix-wheels-"))
+
+
+def wheel(project: str, version: str) -> Path:
+    path = WHEELS / f"{project.replace('-', '_')}-{version}-py3-none-any.whl"
+    return path if path.exists() else make_wheel(WHEELS, project, version)
+
+
+class Pypi(Protocol):
+    """/api/pypi/<repo>/...: reads first (listings see only the seeded files), then writes."""
+
+    name = "pypi"
+    prefix = ""
+    actions = ("list", "read", "download", "metadata", "json", "deploy", "overwrite", "yank", "delete")
+    path_actions = actions[1:]
+
+    def prepare(self, world: World) -> None:
+        if "pypi" in world.prepared:
+            return
+        world.pypi = add_repositories(world, "pypi", "mpypi", include="team-*/**", exclude="team-secret-*/**")
+        for repo_class in ("local", "ungranted"):
+            for project in PROJECTS.values():
+                self.seed(world, repo_class, project, "1.0")
+        world.prepared.add("pypi")
+
+    def seed(self, world: World, repo_class: str, project: str, version: str) -> str:
+        """Upload ``project`` ``version`` as the administrator; returns the file name."""
+        path = wheel(project, version)
+        answer = post_upload(f"{world.server.url}/api/pypi/{world.pypi[repo_class][1]}/", path,
+                             auth=world.credentials["admin"])
+        assert answer.status_code == 200, answer.text
+        return path.name
+
+    def perform(self, world: World, role: Role, cell: Cell):
+        http = world.session(role)
+        base = f"{world.server.url}{self.prefix}/api/pypi/{world.pypi[cell.repo_class][0]}"
+        project = PROJECTS.get(cell.zone)
+        seeded = wheel(project, "1.0").name if project else ""
+        if cell.action == "list":
+            answer = http.get(f"{base}/simple/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+            if answer.status_code != 200:
+                return answer.status_code, None
+            return 200, {p["name"] for p in answer.json()["projects"]}
+        if cell.action == "read":
+            answer = http.get(f"{base}/simple/{project}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+            return answer.status_code, ({f["filename"] for f in answer.json()["files"]}
+                                        if answer.status_code == 200 else None)
+        if cell.action == "download":
+            answer = http.get(f"{base}/packages/{project}/{seeded}")
+            return answer.status_code, (answer.content == wheel(project, "1.0").read_bytes()
+                                        if answer.status_code == 200 else None)
+        if cell.action == "metadata":
+            answer = http.get(f"{base}/packages/{project}/{seeded}.metadata")
+            return answer.status_code, answer.content.startswith(b"Metadata-Version") if answer.ok else None
+        if cell.action == "json":
+            answer = http.get(f"{base}/pypi/{project}/json")
+            if answer.status_code != 200:
+                return answer.status_code, None
+            document = answer.json()
+            return 200, (document["info"]["name"], set(document["releases"]),
+                         {f["filename"] for f in document["urls"]})
+        if cell.action == "deploy":
+            path = wheel(project, f"2.{world.number()}")
+            return post_upload(f"{base}/", path, auth=http.auth).status_code
+        version = f"3.{world.number()}"
+        physical_class = "local" if cell.repo_class == "virtual" else cell.repo_class
+        filename = (self.seed(world, physical_class, project, version) if cell.repo_class != "remote"
+                    else wheel(project, version).name)
+        if cell.action == "overwrite":
+            return post_upload(f"{base}/", wheel(project, version), auth=http.auth).status_code
+        if cell.action == "yank":
+            yank = {"yanked": True, "yanked_reason": "matrix"}
+            return http.patch(f"{base}/pypi/{project}/{version}", json=yank).status_code
+        return http.delete(f"{base}/packages/{project}/{filename}").status_code
+
+    def expected(self, role: Role, cell: Cell):
+        may = lambda action: role.may(action, cell.repo_class, cell.zone)  # noqa: E731
+        cached = cell.repo_class != "remote"  # the offline remote has nothing cached
+        if cell.action == "list":
+            if not role.reads_somewhere(cell.repo_class):
+                return self.denied(role), None
+            return 200, {project for zone, project in PROJECTS.items()
+                         if cached and role.may("read", cell.repo_class, zone)}
+        if cell.action in ("read", "download", "metadata", "json"):
+            if not (cached and may("read")):
+                return self.not_found(role, cell.repo_class), None
+            seeded = wheel(PROJECTS[cell.zone], "1.0").name
+            return 200, {"read": {seeded}, "download": True, "metadata": True,
+                         "json": (PROJECTS[cell.zone], {"1.0"}, {seeded})}[cell.action]
+        if cell.repo_class == "remote":
+            return 400  # nothing is uploaded to, yanked in or deleted from a remote cache
+        if cell.action == "deploy":
+            return 200 if may("deploy") else self.denied(role)
+        if cell.action == "overwrite":
+            return 409 if may("deploy") else self.denied(role)  # a file name is never reused
+        if cell.action == "yank":
+            return 200 if may("deploy") else self.denied(role)  # yanking is the uploader's call
+        return 204 if may("delete") else self.denied(role)
+
+
+class PypiUnderArtifactory(Pypi):
+    name = "pypi /artifactory"
+    prefix = "/artifactory"
