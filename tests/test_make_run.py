@@ -5,6 +5,7 @@ defaults (SQLite, filesystem store, embedded broker), web + Celery worker + beat
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.livestack import ROOT, free_port, stop_process, wait_for_http
+from tests.storage.workers import send_task
 
 pytestmark = pytest.mark.slow
 
@@ -69,6 +71,7 @@ def test_make_run_serves_from_a_fresh_data_dir_and_ctrl_c_stops_everything(tmp_p
         wait_for_http(f"{url}/api/system/ping", timeout=600, process=make)
         _check_it_serves(url, tmp_path, data_dir)
         running = _wait_for_all_three(make.pid, output)
+        _check_the_worker_takes_tasks(data_dir, output)
 
         os.killpg(make.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
         make.wait(timeout=60)
@@ -106,6 +109,16 @@ def _check_it_serves(url: str, tmp_path: Path, data_dir: Path) -> None:
             "generic-local"} <= repositories
     assert (data_dir / "repomgr.sqlite3").exists()
     assert [p.name for p in (data_dir / "storage").rglob(sha256)] == [sha256]
+
+
+def _check_the_worker_takes_tasks(data_dir: Path, output: Path) -> None:
+    """A task queued on the embedded broker of this data dir is run by make run's worker."""
+    send_task("filesystem://", "packages.collect_garbage", data_dir=data_dir)
+    deadline = time.monotonic() + 60
+    while not re.search(r"Task packages\.collect_garbage\[[^\]]+\] succeeded", output.read_text(errors="replace")):
+        if time.monotonic() > deadline:
+            pytest.fail("the worker did not run the task:\n" + output.read_text(errors="replace")[-3000:])
+        time.sleep(0.3)
 
 
 def _wait_for_all_three(make_pid: int, output: Path) -> dict[int, str]:

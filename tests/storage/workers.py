@@ -14,11 +14,12 @@ from tests.livestack import BIN, ROOT, stop_process, test_database_url
 REDIS_TEST_BROKER = "redis://127.0.0.1:6379/11"
 
 
-def embedded_broker_options() -> dict:
+def embedded_broker_options(data_dir: Path | None = None) -> dict:
     """The transport options settings.py gives the embedded broker (a folder in the data dir)."""
-    queue = settings.DATA_DIR / "celery" / "queue"
+    celery_dir = (data_dir or settings.DATA_DIR) / "celery"
+    queue = celery_dir / "queue"
     return {"data_folder_in": str(queue), "data_folder_out": str(queue),
-            "processed_folder": str(settings.DATA_DIR / "celery" / "processed"), "store_processed": False}
+            "processed_folder": str(celery_dir / "processed"), "store_processed": False}
 
 
 def empty_broker(broker: str) -> None:
@@ -33,10 +34,11 @@ def empty_broker(broker: str) -> None:
         redis.Redis.from_url(broker).flushdb()
 
 
-def send_task(broker: str, name: str, **kwargs) -> None:
+def send_task(broker: str, name: str, *, data_dir: Path | None = None, **kwargs) -> None:
     """Queue a task on ``broker`` (named outright: a CELERY_BROKER_URL in the environment
-    would otherwise win over Celery's ``broker`` argument)."""
-    options = embedded_broker_options() if broker == "filesystem://" else {}
+    would otherwise win over Celery's ``broker`` argument); the embedded broker of
+    ``data_dir``, default the tests' own."""
+    options = embedded_broker_options(data_dir) if broker == "filesystem://" else {}
     app = Celery("repomgr-test")
     try:
         with app.connection_for_write(broker, transport_options=options) as connection:
