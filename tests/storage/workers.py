@@ -19,7 +19,8 @@ def embedded_broker_options(data_dir: Path | None = None) -> dict:
     celery_dir = (data_dir or settings.DATA_DIR) / "celery"
     queue = celery_dir / "queue"
     return {"data_folder_in": str(queue), "data_folder_out": str(queue),
-            "processed_folder": str(celery_dir / "processed"), "store_processed": False}
+            "processed_folder": str(celery_dir / "processed"), "store_processed": False,
+            "control_folder": str(celery_dir / "control")}
 
 
 def empty_broker(broker: str) -> None:
