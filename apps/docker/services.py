@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.audit.services import audit_record
 from apps.packages.models import Artifact
 from apps.packages.services import artifact_delete, artifact_deploy, blob_ingest
-from apps.packages.storage import CHUNK, IncompleteBody, Spool, blob_store
+from apps.packages.storage import CHUNK, IncompleteBody, Spool, blob_store, spool_stream
 from apps.repositories.models import Repository
 
 from . import selectors
@@ -21,7 +21,6 @@ from .errors import (BlobUnknown, BlobUploadUnknown, DigestInvalid, ManifestBlob
 from .manifests import ParsedManifest, parse_manifest, referrer_artifact_type
 from .models import Manifest, ManifestReference, Tag, UploadSession
 from .references import BLOB_FOLDER, Digest, blob_path, check_tag, digest_of, is_digest, manifest_path, parse_digest
-from .spooling import ParallelSpool, receive
 
 
 # --- blobs ----------------------------------------------------------------------------------
@@ -54,7 +53,7 @@ def blob_delete(*, repository: Repository, name: str, digest: Digest) -> None:
 
 def _received(stream, length):
     try:
-        return receive(stream, length)
+        return spool_stream(stream, length)
     except IncompleteBody as exc:
         raise SizeInvalid(exc.message) from None
 
@@ -138,7 +137,7 @@ def _assembled(session: UploadSession) -> File:
         path = store.part_path(upload_id, 0)
         if path is not None:
             return _PartFile(path, session.hashed_digests)
-    spool = ParallelSpool()
+    spool = Spool()
     try:
         for index in range(session.parts):
             with store.open_part(upload_id, index) as part:

@@ -71,31 +71,37 @@ class Spool(File):
         super().__init__(os.fdopen(fd, "w+b"), name=os.path.basename(path))
         self._path = path
         self._hashers = {name: hashlib.new(name) for name in ("md5", "sha1", "sha256")}
-        self._hashing: _HashingThread | None = None
+        self._hashing: list[_HashingThread] = []
         self.size = 0
 
     def write(self, data: bytes) -> None:
-        """Write, and hash: small writes at once, large ones on a thread of their own while
-        the caller reads the next chunk (hashlib lets go of the GIL for large buffers)."""
-        data = bytes(data)  # the thread must see these bytes, not a buffer reused meanwhile
+        """Write, and hash: small writes at once, large ones on two threads while the caller
+        reads the next chunk, md5 on one and sha1 + sha256 on the other (md5 costs about as
+        much as both; hashlib lets go of the GIL for large buffers, so they run on two cores)."""
+        data = bytes(data)  # the threads must see these bytes, not a buffer reused meanwhile
         self.file.write(data)
         self.size += len(data)
-        if self._hashing is None and len(data) < PARALLEL_HASH_MIN:
+        if not self._hashing and len(data) < PARALLEL_HASH_MIN:
             for hasher in self._hashers.values():
                 hasher.update(data)
             return
-        if self._hashing is None:
-            self._hashing = _HashingThread(list(self._hashers.values()))
-        self._hashing.feed(data)
+        if not self._hashing:
+            hashers = self._hashers
+            self._hashing = [_HashingThread([hashers["md5"]]),
+                             _HashingThread([hashers["sha1"], hashers["sha256"]])]
+        for hashing in self._hashing:
+            hashing.feed(data)
 
     def digests(self) -> dict[str, str]:
         self._wait_for_hashing()
         return {name: hasher.hexdigest() for name, hasher in self._hashers.items()}
 
     def _wait_for_hashing(self) -> None:
-        if self._hashing is not None:
-            self._hashing.finish()
-            self._hashing = None
+        hashing, self._hashing = self._hashing, []
+        failures = [thread.finish() for thread in hashing]  # every thread ends, even after a failure
+        for failure in failures:
+            if failure is not None:
+                raise failure
 
     def temporary_file_path(self) -> str:
         return self._path
@@ -133,12 +139,11 @@ class _HashingThread:
     def feed(self, data: bytes) -> None:
         self._chunks.put(data)
 
-    def finish(self) -> None:
-        """Wait until every chunk is hashed. Raises whatever stopped the hashing."""
+    def finish(self) -> BaseException | None:
+        """Wait until every chunk is hashed. Returns whatever stopped the hashing."""
         self._chunks.put(None)
         self._thread.join()
-        if self._failure is not None:
-            raise self._failure
+        return self._failure
 
     def _run(self) -> None:
         while (data := self._chunks.get()) is not None:
