@@ -112,14 +112,16 @@ def _info(user, repository, project, version, urls, base) -> dict:
         "yanked": bool(urls) and all(f["yanked"] for f in urls),
         "yanked_reason": next((f["yanked_reason"] for f in urls if f["yanked_reason"]), None),
     })
-    with_metadata = sorted((f for f in urls if f["core-metadata"]),
-                           key=lambda f: f["packagetype"] != "bdist_wheel")
-    if not with_metadata:
-        info["requires_python"] = next((f["requires_python"] for f in urls if f["requires_python"]), None)
-        return info
-    raw = core_metadata_resolve(user, repository, project, with_metadata[0]["filename"])
-    if raw:
-        info.update(_metadata_info(raw))
+    info["requires_python"] = next((f["requires_python"] for f in urls if f["requires_python"]), None)
+    # Advertised metadata (a wheel's first); else an sdist's PKG-INFO, which local files keep.
+    # Never a wheel without it: that would download the whole wheel to answer a JSON request.
+    candidates = sorted((f for f in urls if f["core-metadata"]), key=lambda f: f["packagetype"] != "bdist_wheel")
+    candidates += [f for f in urls if not f["core-metadata"] and f["packagetype"] == "sdist"]
+    for candidate in candidates[:2]:
+        raw = core_metadata_resolve(user, repository, project, candidate["filename"])
+        if raw:
+            info.update(_metadata_info(raw))
+            break
     return info
 
 

@@ -193,3 +193,11 @@ def test_a_delete_through_the_raw_api_updates_the_page(server, http, admin_http,
     after = http.get(simple(server), headers=JSON_ACCEPT)
     assert "demo_pkg-1.0.tar.gz" not in [f["filename"] for f in after.json()["files"]]
     assert int(after.headers["X-PyPI-Last-Serial"]) > int(before.headers["X-PyPI-Last-Serial"])
+
+
+def test_json_api_of_an_sdist_only_release_reads_its_pkg_info(server, http, tmp_path):
+    sdist = make_sdist(tmp_path, "only-sdist", "3.1", requires_python=">=3.9")
+    assert post_upload(f"{server.url}/api/pypi/pypi-local/", sdist).status_code == 200
+    info = http.get(f"{server.url}/api/pypi/pypi-local/pypi/only-sdist/json").json()["info"]
+    assert info["name"] == "only-sdist" and info["version"] == "3.1"
+    assert info["summary"] == "only-sdist for tests" and info["requires_python"] == ">=3.9"
