@@ -115,7 +115,8 @@ def _info(user, repository, project, version, urls, base) -> dict:
     info["requires_python"] = next((f["requires_python"] for f in urls if f["requires_python"]), None)
     # Advertised metadata (a wheel's first); else an sdist's PKG-INFO, which local files keep.
     # Never a wheel without it: that would download the whole wheel to answer a JSON request.
-    candidates = sorted((f for f in urls if f["core-metadata"]), key=lambda f: f["packagetype"] != "bdist_wheel")
+    candidates = sorted((f for f in urls if f["core-metadata"]),
+                        key=lambda f: f["packagetype"] != "bdist_wheel")
     candidates += [f for f in urls if not f["core-metadata"] and f["packagetype"] == "sdist"]
     for candidate in candidates[:2]:
         raw = core_metadata_resolve(user, repository, project, candidate["filename"])
