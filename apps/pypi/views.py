@@ -115,6 +115,9 @@ class SimpleIndexView(PypiView):
 
     def get(self, request, repo_key: str):
         repository = pypi_repository(repo_key)
+        if not request.path.endswith("/"):  # the page's links are relative to simple/
+            query = request.META.get("QUERY_STRING")
+            return HttpResponsePermanentRedirect(request.path + "/" + (f"?{query}" if query else ""))
         content_type = _negotiated(request)
         page = project_list_page(request.user, repository)
         if page is None:

@@ -93,6 +93,8 @@ def test_redirect_to_normalised_name_and_project_list(server, http, uploaded):
         assert response.headers["Location"].endswith("/api/pypi/pypi-local/simple/demo-pkg/")
     no_slash = http.get(simple(server).rstrip("/"), allow_redirects=False)
     assert no_slash.status_code == 301
+    root = http.get(f"{server.url}/api/pypi/pypi-local/simple", allow_redirects=False)
+    assert root.status_code == 301 and root.headers["Location"].endswith("/api/pypi/pypi-local/simple/")
     listing = http.get(f"{server.url}/api/pypi/pypi-local/simple/", headers=JSON_ACCEPT).json()
     assert listing["projects"] == [{"name": "demo-pkg"}]
     assert 'href="demo-pkg/"' in http.get(f"{server.url}/api/pypi/pypi-local/simple/").text
