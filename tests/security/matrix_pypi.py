@@ -26,7 +26,8 @@ class Pypi(Protocol):
 
     name = "pypi"
     prefix = ""
-    actions = ("list", "read", "download", "metadata", "json", "deploy", "overwrite", "yank", "delete")
+    actions = ("list", "read", "download", "metadata", "json", "deploy", "overwrite",
+               "raw-overwrite", "yank", "delete")
     path_actions = actions[1:]
 
     def prepare(self, world: World) -> None:
@@ -83,6 +84,9 @@ class Pypi(Protocol):
                     else wheel(project, version).name)
         if cell.action == "overwrite":
             return post_upload(f"{base}/", wheel(project, version), auth=http.auth).status_code
+        if cell.action == "raw-overwrite":  # the same file name through the raw API
+            key = world.pypi[cell.repo_class][0]
+            return http.put(f"{world.server.url}{self.prefix}/{key}/{project}/{filename}", data=b"other").status_code
         if cell.action == "yank":
             yank = {"yanked": True, "yanked_reason": "matrix"}
             return http.patch(f"{base}/pypi/{project}/{version}", json=yank).status_code
@@ -106,7 +110,7 @@ class Pypi(Protocol):
             return 400  # nothing is uploaded to, yanked in or deleted from a remote cache
         if cell.action == "deploy":
             return 200 if may("deploy") else self.denied(role)
-        if cell.action == "overwrite":
+        if cell.action in ("overwrite", "raw-overwrite"):
             return 409 if may("deploy") else self.denied(role)  # a file name is never reused
         if cell.action == "yank":
             return 200 if may("deploy") else self.denied(role)  # yanking is the uploader's call
