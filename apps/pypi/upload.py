@@ -55,14 +55,15 @@ class _StrictParser(MultiPartParser):
 @dataclass
 class Upload:
     fields: dict[str, list[str]]
-    files: dict[str, SpooledUpload] = field(default_factory=dict)
+    files: dict[str, SpooledUpload] = field(default_factory=dict)  # the first file of each name
+    received: list[SpooledUpload] = field(default_factory=list)  # every file, to clean up
 
     def value(self, name: str) -> str:
         values = self.fields.get(name) or [""]
         return values[0].strip()
 
     def close(self) -> None:
-        for upload in self.files.values():
+        for upload in self.received:
             upload.spool.close()
 
 
@@ -83,6 +84,6 @@ def upload_parse(request) -> Upload:
     except (MultiPartParserError, OSError, ValueError) as exc:
         handler.upload_interrupted()
         raise BadRequest(f"The upload could not be read: {exc}") from None
-    upload = Upload(fields={k: data.getlist(k) for k in data},
-                    files={k: files[k] for k in files})
-    return upload
+    return Upload(fields={k: data.getlist(k) for k in data},
+                  files={k: files.getlist(k)[0] for k in files},
+                  received=[f for k in files for f in files.getlist(k)])
