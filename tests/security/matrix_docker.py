@@ -4,12 +4,17 @@ Basic credentials (or none) -> GET /v2/token for the scope the request needs -> 
 Image names are the zones' folders: 'team/app' (included), 'team/secret/app' (included but
 excluded), 'other/app' (not included). A token grants only what authorize() allows, so every
 refusal is the registry's 401 (UNAUTHORIZED), whoever asks, and whether or not the image exists.
+The offline remote's cache holds its own images (put there as a pull through it would).
 """
 
+import io
 import json
 
 import requests
 
+from apps.docker import services
+from apps.docker.references import parse_digest
+from apps.repositories.models import Repository
 from tests.factories.docker import OCI_MANIFEST, make_image, push_blob, push_image, sha256
 from tests.security.matrix import Cell, Protocol, Role, World, add_repositories
 
@@ -43,6 +48,8 @@ class Docker(Protocol):
         for repo_class in ("local", "ungranted"):
             for image_name in IMAGES.values():
                 world.images[(repo_class, image_name)] = self.seed(world, repo_class, image_name)
+        for image_name in IMAGES.values():  # what the offline remote holds in its cache
+            world.images[("remote", image_name)] = _cache(world.docker["remote"][1], image_name)
         world.prepared.add("docker")
 
     def seed(self, world: World, repo_class: str, image_name: str, tag: str = "1.0"):
@@ -69,9 +76,11 @@ class Docker(Protocol):
             if cell.action == "tags":
                 answer = http.get(f"{url}/v2/{full}/tags/list")
                 return answer.status_code, answer.json().get("tags") if answer.status_code == 200 else None
-            seeded = world.images.get(("ungranted" if cell.repo_class == "ungranted" else "local", image_name))
+            seeded = world.images[("local" if cell.repo_class == "virtual" else cell.repo_class, image_name)]
             if cell.action == "manifest":
-                answer = http.get(f"{url}/v2/{full}/manifests/1.0", headers={"Accept": OCI_MANIFEST})
+                # The remote's cache holds manifests by digest (its tags are the upstream's word).
+                reference = seeded.digest if cell.repo_class == "remote" else "1.0"
+                answer = http.get(f"{url}/v2/{full}/manifests/{reference}", headers={"Accept": OCI_MANIFEST})
                 return answer.status_code, answer.content == seeded.manifest if answer.status_code == 200 else None
             answer = http.get(f"{url}/v2/{full}/blobs/{sha256(seeded.layers[0])}")
             return answer.status_code, answer.content == seeded.layers[0] if answer.status_code == 200 else None
@@ -100,9 +109,8 @@ class Docker(Protocol):
 
     def expected(self, role: Role, cell: Cell):
         may = lambda action: role.may(action, cell.repo_class, cell.zone)  # noqa: E731
-        cached = cell.repo_class != "remote"  # the offline remote has nothing cached
         key = f"mdocker-{'hidden' if cell.repo_class == 'ungranted' else cell.repo_class}"
-        readable = {name for zone, name in IMAGES.items() if cached and role.may("read", cell.repo_class, zone)}
+        readable = {name for zone, name in IMAGES.items() if role.may("read", cell.repo_class, zone)}
         if cell.action == "catalog":
             if role.read_only:
                 return 401, None  # a scoped access token gets no catalog
@@ -115,8 +123,6 @@ class Docker(Protocol):
         if cell.action in ("tags", "manifest", "blob"):
             if not may("read"):
                 return 401, None
-            if not cached:
-                return 404, None
             return 200, ["1.0"] if cell.action == "tags" else True
         if cell.action in ("push", "overwrite"):
             if not may("deploy"):
@@ -125,6 +131,18 @@ class Docker(Protocol):
         if not may("delete"):
             return 401
         return UNSUPPORTED if cell.repo_class == "remote" else 202
+
+
+def _cache(repo_key: str, image_name: str):
+    """Put ``image_name``:1.0 in a remote repository's cache, as a pull through it would."""
+    image = make_image(layer_sizes=(64,), seed=f"{image_name} upstream")
+    repository = Repository.objects.get(key=repo_key)
+    for blob in image.blobs:
+        services.blob_push(repository=repository, name=image_name, digest=parse_digest(sha256(blob)),
+                           stream=io.BytesIO(blob), length=len(blob))
+    services.manifest_push(repository=repository, name=image_name, reference="1.0", body=image.manifest,
+                           content_type=OCI_MANIFEST)
+    return image
 
 
 def _push(http: requests.Session, url: str, full: str, image) -> int:
