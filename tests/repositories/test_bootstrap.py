@@ -57,3 +57,12 @@ def test_running_again_changes_nothing(settings):
     assert bootstrap() == ""
     assert snapshot() == before
     assert get_user_model().objects.get(username="admin").check_password("changed-by-admin")
+
+
+def test_a_deleted_default_repository_stays_deleted():
+    bootstrap()
+    Repository.objects.filter(key="docker").delete()
+    Repository.objects.filter(key="generic-local").delete()
+    bootstrap()
+    assert not Repository.objects.filter(key__in=["docker", "generic-local"]).exists()
+    assert Repository.objects.filter(key="docker-local").exists()

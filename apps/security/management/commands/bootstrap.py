@@ -1,5 +1,6 @@
 """Idempotent first-run setup: the admin user, anonymous read, the default repositories and
-the scheduled jobs. Running it again changes nothing an administrator has edited."""
+the scheduled jobs. Running it again changes nothing an administrator has edited, and never
+brings back a default repository an administrator deleted."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -38,9 +39,11 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         self._admin()
+        fresh_install = not SecuritySettings.objects.exists()
         self._anonymous()
-        for spec in DEFAULT_REPOSITORIES:
-            self._repository(*spec)
+        if fresh_install:
+            for spec in DEFAULT_REPOSITORIES:
+                self._repository(*spec)
         for spec in SCHEDULES:
             self._schedule(*spec)
 
