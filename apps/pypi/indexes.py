@@ -27,7 +27,7 @@ from .distributions import normalize
 from .models import PypiFile, PypiPage, PypiProject, PypiVirtualPolicy
 from .pagefiles import pages_forget, pages_write
 from .pages import ProjectIndex, render_project, render_project_list, sorted_versions
-from .selectors import (local_project_index, local_project_names, project_serials,
+from .selectors import (local_project_index, local_project_names, project_serials, projects_held,
                         pypi_file_find, repository_serial)
 from .services import artifact_path
 from .upstream import (ASSUMED_OFFLINE_SECS, UpstreamFile, credentials_for, remote_index_fetched,
@@ -155,7 +155,9 @@ def _plan(repository, project, sources, variant: str) -> _Plan:
     local_sources = [s for s in sources if s.is_local]
     serials = project_serials(local_sources, project) if local_sources else {}
     allowed, allow_tag = (allowlist(repository) if repository.is_virtual else (set(), "-"))
-    hide_remotes = repository.is_virtual and bool(serials) and project not in allowed
+    # Decided from the serials' state: whether a local member holds files of the project.
+    hide_remotes = (repository.is_virtual and project not in allowed and bool(serials)
+                    and any(s.is_remote for s in sources) and bool(projects_held(local_sources, project)))
     upstream, remote_parts, fresh_until = {}, [], None
     for source in sources:
         if source.is_remote and not hide_remotes:
@@ -301,8 +303,8 @@ def file_resolve(user, repository: Repository, project: str, filename: str, *,
     sources = sources_for(user, repository, path)
     hide_remotes = False
     if repository.is_virtual and any(s.is_remote for s in sources):
-        claimed = project_serials([s for s in sources if s.is_local], project)
-        hide_remotes = bool(claimed) and project not in allowlist(repository)[0]
+        held = projects_held([s for s in sources if s.is_local], project)
+        hide_remotes = bool(held) and project not in allowlist(repository)[0]
     for source in sources:
         if source.is_local:
             pypi_file = pypi_file_find(source, project, filename)

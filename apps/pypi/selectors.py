@@ -14,6 +14,12 @@ def project_serials(repositories: Iterable, name: str) -> dict[int, int]:
     return dict(rows.values_list("repository_id", "serial"))
 
 
+def projects_held(repositories: Iterable, name: str) -> set[int]:
+    """Ids of the repositories in which project ``name`` has at least one file (one query)."""
+    return set(PypiFile.objects.filter(project__repository__in=list(repositories), project__name=name)
+               .values_list("project__repository_id", flat=True).distinct())
+
+
 def repository_serial(repository) -> int:
     return PypiProject.objects.filter(repository=repository).aggregate(s=Max("serial"))["s"] or 0
 

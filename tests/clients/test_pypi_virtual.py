@@ -77,6 +77,9 @@ def test_allow_list_lets_remote_files_of_a_local_project_through(server, virtual
     assert requests.get(f"{virtual}/packages/corp-secret/corp_secret-99.0-py3-none-any.whl").status_code == 200
     assert requests.put(f"{virtual}/allowlist", json={"projects": []}, auth=ADMIN).status_code == 200
     assert files_of(virtual, "corp-secret")[1] == ["corp_secret-1.0-py3-none-any.whl"]
+    # Once no local member holds a file of it, the project is nobody's to guard.
+    assert requests.delete(f"{virtual}/pypi/corp-secret/1.0", auth=ADMIN).status_code == 204
+    assert files_of(virtual, "corp-secret")[1] == ["corp_secret-99.0-py3-none-any.whl"]
 
 
 def test_member_patterns_filter_the_merged_index(server, virtual):
