@@ -204,15 +204,17 @@ def run_rows(protocol: Protocol, world: World, role: Role) -> list[str]:
     return wrong
 
 
-def add_repositories(world: World, package_type: str, stem: str, *, include: str, exclude: str) -> dict:
+def add_repositories(world: World, package_type: str, stem: str, *, include: str, exclude: str,
+                     upstream: str = "") -> dict:
     """The four repository classes for one package type (``<stem>-local`` ... ``<stem>-hidden``)
     with the roles' grants under ``include``/``exclude``; returns {class: (key, physical key)}
-    like CLASSES."""
+    like CLASSES. The remote proxies ``upstream``, or is offline without one."""
     classes = {"local": (f"{stem}-local", f"{stem}-local"), "remote": (f"{stem}-remote", f"{stem}-remote"),
                "virtual": (f"{stem}-virtual", f"{stem}-local"), "ungranted": (f"{stem}-hidden", f"{stem}-hidden")}
     make_repository(f"{stem}-local", package_type=package_type)
     make_repository(f"{stem}-hidden", package_type=package_type)
-    make_repository(f"{stem}-remote", "remote", package_type=package_type, url="http://127.0.0.1:9/", offline=True)
+    make_repository(f"{stem}-remote", "remote", package_type=package_type, url=upstream or "http://127.0.0.1:9/",
+                    offline=not upstream)
     make_repository(f"{stem}-virtual", "virtual", package_type=package_type,
                     members=[f"{stem}-local", f"{stem}-remote"], deploy_to=f"{stem}-local")
     grant(stem, repositories=[f"{stem}-local", f"{stem}-remote"], include=[include], exclude=[exclude],

@@ -2,7 +2,8 @@
 PEP 658 metadata, the JSON API, legacy uploads (new and existing files), yank and delete.
 
 PyPI paths are '<project>/<filename>', so the zones are projects: 'team-app' (included),
-'team-secret-app' (included but excluded) and 'other-app' (not included).
+'team-secret-app' (included but excluded) and 'other-app' (not included). The remote proxies
+an index the test runs (``UPSTREAM``) holding version 0.9 of each; local ones hold 1.0.
 """
 
 import tempfile
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from tests.factories.pypi import make_wheel
 from tests.pypi.clients import post_upload
+from tests.pypi.upstream import StaticIndex
 from tests.security.matrix import Cell, Protocol, Role, World, add_repositories
 
 PROJECTS = {"granted": "team-app", "excluded": "team-secret-app", "outside": "other-app"}
@@ -19,6 +21,19 @@ WHEELS = Path(tempfile.mkdtemp(prefix="matrix-wheels-"))
 def wheel(project: str, version: str) -> Path:
     path = WHEELS / f"{project.replace('-', '_')}-{version}-py3-none-any.whl"
     return path if path.exists() else make_wheel(WHEELS, project, version)
+
+
+def start_upstream() -> StaticIndex:
+    """The remote's upstream index (the caller stops it)."""
+    index = StaticIndex()
+    for project in PROJECTS.values():
+        index.add(wheel(project, "0.9"))
+    return index.start()
+
+
+def _version(repo_class: str) -> str:
+    """The version seeded in (or, for the remote, proxied into) a repository class."""
+    return "0.9" if repo_class == "remote" else "1.0"
 
 
 class Pypi(Protocol):
@@ -33,7 +48,8 @@ class Pypi(Protocol):
     def prepare(self, world: World) -> None:
         if "pypi" in world.prepared:
             return
-        world.pypi = add_repositories(world, "pypi", "mpypi", include="team-*/**", exclude="team-secret-*/**")
+        world.pypi = add_repositories(world, "pypi", "mpypi", include="team-*/**", exclude="team-secret-*/**",
+                                      upstream=world.pypi_upstream.url)
         for repo_class in ("local", "ungranted"):
             for project in PROJECTS.values():
                 self.seed(world, repo_class, project, "1.0")
@@ -51,7 +67,7 @@ class Pypi(Protocol):
         http = world.session(role)
         base = f"{world.server.url}{self.prefix}/api/pypi/{world.pypi[cell.repo_class][0]}"
         project = PROJECTS.get(cell.zone)
-        seeded = wheel(project, "1.0").name if project else ""
+        seeded = wheel(project, _version(cell.repo_class)) if project else None
         if cell.action == "list":
             answer = http.get(f"{base}/simple/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
             if answer.status_code != 200:
@@ -62,11 +78,10 @@ class Pypi(Protocol):
             return answer.status_code, ({f["filename"] for f in answer.json()["files"]}
                                         if answer.status_code == 200 else None)
         if cell.action == "download":
-            answer = http.get(f"{base}/packages/{project}/{seeded}")
-            return answer.status_code, (answer.content == wheel(project, "1.0").read_bytes()
-                                        if answer.status_code == 200 else None)
+            answer = http.get(f"{base}/packages/{project}/{seeded.name}")
+            return answer.status_code, answer.content == seeded.read_bytes() if answer.status_code == 200 else None
         if cell.action == "metadata":
-            answer = http.get(f"{base}/packages/{project}/{seeded}.metadata")
+            answer = http.get(f"{base}/packages/{project}/{seeded.name}.metadata")
             return answer.status_code, answer.content.startswith(b"Metadata-Version") if answer.ok else None
         if cell.action == "json":
             answer = http.get(f"{base}/pypi/{project}/json")
@@ -94,18 +109,18 @@ class Pypi(Protocol):
 
     def expected(self, role: Role, cell: Cell):
         may = lambda action: role.may(action, cell.repo_class, cell.zone)  # noqa: E731
-        cached = cell.repo_class != "remote"  # the offline remote has nothing cached
         if cell.action == "list":
             if not role.reads_somewhere(cell.repo_class):
                 return self.denied(role), None
-            return 200, {project for zone, project in PROJECTS.items()
-                         if cached and role.may("read", cell.repo_class, zone)}
+            return 200, {project for zone, project in PROJECTS.items() if role.may("read", cell.repo_class, zone)}
         if cell.action in ("read", "download", "metadata", "json"):
-            if not (cached and may("read")):
+            if not may("read"):
                 return self.not_found(role, cell.repo_class), None
-            seeded = wheel(PROJECTS[cell.zone], "1.0").name
+            # A virtual repository shows a project its local member holds from there alone.
+            version = _version(cell.repo_class)
+            seeded = wheel(PROJECTS[cell.zone], version).name
             return 200, {"read": {seeded}, "download": True, "metadata": True,
-                         "json": (PROJECTS[cell.zone], {"1.0"}, {seeded})}[cell.action]
+                         "json": (PROJECTS[cell.zone], {version}, {seeded})}[cell.action]
         if cell.repo_class == "remote":
             return 400  # nothing is uploaded to, yanked in or deleted from a remote cache
         if cell.action == "deploy":

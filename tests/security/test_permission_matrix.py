@@ -14,7 +14,7 @@ from tests.identity.slapd import Slapd, group, person
 from tests.identity.sso import sso_env, sso_token
 from tests.identity.servers import extra_server
 from tests.security.matrix_docker import Docker, bearer
-from tests.security.matrix_pypi import Pypi, PypiUnderArtifactory
+from tests.security.matrix_pypi import Pypi, PypiUnderArtifactory, start_upstream
 from tests.security.matrix import CLASSES, ROLES, SEED, ZONES, Cell, Protocol, Role, World, build_world, run_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -173,10 +173,19 @@ def matrix_server(live_server_process, directory, idp):
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def pypi_upstream():
+    index = start_upstream()
+    yield index
+    index.stop()
+
+
 @pytest.fixture
-def world(matrix_server, bootstrapped) -> World:
-    return build_world(matrix_server, ldap_user=("lena", "lena-pass"),
-                       saml_token=lambda server: ("sven", sso_token(server, "sven", "sven-pass")))
+def world(matrix_server, bootstrapped, pypi_upstream) -> World:
+    world = build_world(matrix_server, ldap_user=("lena", "lena-pass"),
+                        saml_token=lambda server: ("sven", sso_token(server, "sven", "sven-pass")))
+    world.pypi_upstream = pypi_upstream
+    return world
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name.replace(" /", "-"))
