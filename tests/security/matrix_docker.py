@@ -22,9 +22,9 @@ IMAGES = {"granted": "team/app", "excluded": "team/secret/app", "outside": "othe
 UNSUPPORTED = 405  # pushes and deletes in a remote cache
 
 
-def bearer(world: World, role: Role, scope: str) -> requests.Session:
-    """A session holding the registry token ``role`` gets for ``scope``."""
-    answer = requests.get(f"{world.server.url}/v2/token", params={"service": "repomgr", "scope": scope},
+def bearer(world: World, role: Role, *scopes: str) -> requests.Session:
+    """A session holding the registry token ``role`` gets for ``scopes``."""
+    answer = requests.get(f"{world.server.url}/v2/token", params={"service": "repomgr", "scope": list(scopes)},
                           auth=world.credentials[role.name])
     assert answer.status_code == 200, answer.text
     session = requests.Session()
@@ -36,7 +36,7 @@ class Docker(Protocol):
     """/v2/...: catalog, tags list, manifests and blobs, pushes, tag overwrites and deletes."""
 
     name = "docker"
-    actions = ("catalog", "repo-catalog", "tags", "manifest", "blob", "push", "overwrite", "delete-tag",
+    actions = ("catalog", "repo-catalog", "tags", "manifest", "blob", "referrers", "push", "overwrite", "delete-tag",
                "delete-manifest", "delete-blob")
     path_actions = actions[2:]
 
@@ -71,7 +71,7 @@ class Docker(Protocol):
             return answer.status_code, set(answer.json()["repositories"]) if answer.status_code == 200 else None
         image_name = IMAGES[cell.zone]
         full = f"{key}/{image_name}"
-        if cell.action in ("tags", "manifest", "blob"):
+        if cell.action in ("tags", "manifest", "blob", "referrers"):
             http = bearer(world, role, f"repository:{full}:pull")
             if cell.action == "tags":
                 answer = http.get(f"{url}/v2/{full}/tags/list")
@@ -82,6 +82,9 @@ class Docker(Protocol):
                 reference = seeded.digest if cell.repo_class == "remote" else "1.0"
                 answer = http.get(f"{url}/v2/{full}/manifests/{reference}", headers={"Accept": OCI_MANIFEST})
                 return answer.status_code, answer.content == seeded.manifest if answer.status_code == 200 else None
+            if cell.action == "referrers":
+                answer = http.get(f"{url}/v2/{full}/referrers/{seeded.digest}")
+                return answer.status_code, answer.json()["manifests"] if answer.status_code == 200 else None
             answer = http.get(f"{url}/v2/{full}/blobs/{sha256(seeded.layers[0])}")
             return answer.status_code, answer.content == seeded.layers[0] if answer.status_code == 200 else None
         if cell.action == "push":
@@ -120,10 +123,10 @@ class Docker(Protocol):
             if role.anonymous and not readable:
                 return 401, None
             return 200, readable
-        if cell.action in ("tags", "manifest", "blob"):
+        if cell.action in ("tags", "manifest", "blob", "referrers"):
             if not may("read"):
                 return 401, None
-            return 200, ["1.0"] if cell.action == "tags" else True
+            return 200, {"tags": ["1.0"], "referrers": []}.get(cell.action, True)
         if cell.action in ("push", "overwrite"):
             if not may("deploy"):
                 return 401

@@ -13,6 +13,7 @@ from tests.identity.idp import SimpleSamlIdp
 from tests.identity.slapd import Slapd, group, person
 from tests.identity.sso import sso_env, sso_token
 from tests.identity.servers import extra_server
+from tests.factories.docker import sha256
 from tests.security.matrix_docker import Docker, bearer
 from tests.security.matrix_pypi import Pypi, PypiUnderArtifactory, start_upstream
 from tests.security.matrix import CLASSES, ROLES, SEED, ZONES, Cell, Protocol, Role, World, build_world, run_rows
@@ -240,3 +241,20 @@ def _neutral(response: requests.Response, *names: str) -> str:
     for name in names:
         text = text.replace(name, "NAME")
     return text
+
+
+def test_docker_mount_never_takes_a_blob_the_caller_may_not_read(world):
+    """A cross-repository mount from an image the deployer may not read (another repository,
+    or an excluded name) starts an ordinary upload instead: the blob is neither linked nor
+    confirmed to exist; from a readable image it is mounted."""
+    deployer = next(r for r in ROLES if r.name == "deployer")
+    Docker().prepare(world)
+    url, target = world.server.url, "mdocker-local/team/mounted"
+    for source in ("mdocker-hidden/team/app", "mdocker-local/team/secret/app", "mdocker-local/team/app"):
+        http = bearer(world, deployer, f"repository:{target}:pull,push", f"repository:{source}:pull")
+        image = world.images[("ungranted" if "hidden" in source else "local", source.split("/", 1)[1])]
+        layer = sha256(image.layers[0])
+        answer = http.post(f"{url}/v2/{target}/blobs/uploads/", params={"mount": layer, "from": source})
+        readable = source == "mdocker-local/team/app"
+        assert answer.status_code == (201 if readable else 202), source
+        assert http.head(f"{url}/v2/{target}/blobs/{layer}").status_code == (200 if readable else 404), source
