@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core.db import insert
 from apps.packages.selectors import artifact_find
 from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable, remote_file
@@ -94,7 +95,7 @@ def project_page(user, repository: Repository, project: str) -> PypiPage | None:
         fresh = page.fresh_until is None or timezone.now() < page.fresh_until
         if fresh and page.state.startswith(local_state + "#"):
             return page  # the hot path: one query besides the caller's authorization
-    plan = _plan(repository, project, sources, variant)
+    plan = _plan(repository, project, sources, variant, cold=page is None)
     plan.user, plan.restricted = user, restricted
     if page is not None and page.state == plan.state:
         PypiPage.objects.filter(pk=page.pk).update(fresh_until=plan.fresh_until)
@@ -151,7 +152,7 @@ def _local_state(repository, sources, serials: dict[int, int], allow_tag: str) -
     return "|".join(parts)
 
 
-def _plan(repository, project, sources, variant: str) -> _Plan:
+def _plan(repository, project, sources, variant: str, *, cold: bool = False) -> _Plan:
     local_sources = [s for s in sources if s.is_local]
     serials = project_serials(local_sources, project) if local_sources else {}
     allowed, allow_tag = (allowlist(repository) if repository.is_virtual else (set(), "-"))
@@ -161,16 +162,18 @@ def _plan(repository, project, sources, variant: str) -> _Plan:
     upstream, remote_parts, fresh_until = {}, [], None
     for source in sources:
         if source.is_remote and not hide_remotes:
-            tag, until = _remote_state(source, project, upstream)
+            tag, until = _remote_state(source, project, upstream, cold=cold)
             remote_parts.append(f"{source.pk}:{tag}")
             fresh_until = until if fresh_until is None else min(fresh_until, until)
     state = _local_state(repository, sources, serials, allow_tag) + "#" + "|".join(remote_parts)
     return _Plan(repository, project, sources, serials, hide_remotes, state, variant, fresh_until, upstream)
 
 
-def _remote_state(source, project: str, upstream: dict) -> tuple[str, datetime]:
-    """(the fetch time of the upstream page in use, until when it stays unquestioned)."""
-    validity = remote_index_fetched(source, project)
+def _remote_state(source, project: str, upstream: dict, *, cold: bool = False) -> tuple[str, datetime]:
+    """(the fetch time of the upstream page in use, until when it stays unquestioned).
+    ``cold``: no page is stored, so the upstream page will be read whole anyway; it is read
+    now, without first asking whether the cached copy is fresh."""
+    validity = None if cold else remote_index_fetched(source, project)
     if validity is None:
         try:
             fetched = upstream[source.pk] = remote_project_index(source, project)
@@ -270,15 +273,30 @@ def _store(repository, project, variant, state, serial, rendered, *, replaces,
            fresh_until=None) -> PypiPage:
     values = {"state": state, "serial": serial, "html": rendered.html, "json": rendered.json,
               "etag": rendered.etag, "fresh_until": fresh_until}
+    page = _write_page(repository, project, variant, values, replaces)
+    pages_write(page)
+    if replaces is not None and replaces.etag != page.etag:
+        pages_forget(replaces.etag)
+    return page
+
+
+def _write_page(repository, project, variant, values: dict, replaces) -> PypiPage:
+    """Stored in one statement: an UPDATE of the page read (when still there) or an INSERT
+    when none was read. A concurrent build that stored it first wins: ours is as good."""
+    page = PypiPage(repository=repository, project=project, variant=variant, **values)
+    if replaces is not None:
+        if PypiPage.objects.filter(pk=replaces.pk).update(**values, built=timezone.now()):
+            page.pk = replaces.pk
+            return page
+    if replaces is None:
+        insert(page)
+        return page
     try:
         with transaction.atomic():
             page, _ = PypiPage.objects.update_or_create(
                 repository=repository, project=project, variant=variant, defaults=values)
-    except IntegrityError:  # a concurrent build stored it first: ours is as good
-        page = PypiPage(repository=repository, project=project, variant=variant, **values)
-    pages_write(page)
-    if replaces is not None and replaces.etag != page.etag:
-        pages_forget(replaces.etag)
+    except IntegrityError:
+        pass
     return page
 
 
@@ -330,5 +348,5 @@ def _remote_resolve(source, project, filename, path, fetch, need_upstream) -> Re
     if not fetch:
         return ResolvedFile(source, None, upstream=upstream) if need_upstream else None
     result = remote_file(source, path, upstream.url, sha256=upstream.sha256,
-                         auth=credentials_for(source, upstream.url))
+                         auth=credentials_for(source, upstream.url), not_cached=True)
     return ResolvedFile(source, result, upstream=upstream) if result is not None else None

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import requests
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core.db import insert
 from apps.core.errors import ApiError
 from apps.packages.selectors import artifact_find
 from apps.packages.services import ChecksumMismatch, artifact_deploy, blob_ingest
@@ -110,7 +110,7 @@ def remote_document(repository: Repository, key: str, url: str, *,
             log.warning("serving stale %s/%s: upstream unavailable", repository.key, key)
             return _as_document(cached, stale=True)
         raise
-    return _as_document(_store_document(repository, key, response))
+    return _as_document(_store_document(repository, key, response, cached))
 
 
 def remote_document_fetched(repository: Repository, key: str):
@@ -133,7 +133,7 @@ def _ttl(repository: Repository, cached: RemoteDocument) -> int:
             else repository.missed_retrieval_cache_secs)
 
 
-def _store_document(repository, key, response) -> RemoteDocument:
+def _store_document(repository, key, response, cached: RemoteDocument | None = None) -> RemoteDocument:
     found = response.status_code == 200
     values = {
         "status": 200 if found else 404,
@@ -142,6 +142,17 @@ def _store_document(repository, key, response) -> RemoteDocument:
         "etag": response.headers.get("ETag", "") if found else "",
         "fetched": timezone.now(),
     }
+    # One statement where the caller's read tells which one: an UPDATE of the row it read, or
+    # an INSERT when it read none; update_or_create (lock, read again, write) when a concurrent
+    # request got there in between.
+    if cached is not None and RemoteDocument.objects.filter(pk=cached.pk).update(**values):
+        for name, value in values.items():
+            setattr(cached, name, value)
+        return cached
+    if cached is None:
+        document = RemoteDocument(repository=repository, key=key, **values)
+        if insert(document):
+            return document
     document, _ = RemoteDocument.objects.update_or_create(repository=repository, key=key,
                                                           defaults=values)
     return document
@@ -167,13 +178,15 @@ def _remember_miss(repository: Repository, path: str) -> None:
 
 # --- files ----------------------------------------------------------------------------------
 
-def remote_file(repository: Repository, path: str, url: str, *, sha256: str = "", auth=None):
+def remote_file(repository: Repository, path: str, url: str, *, sha256: str = "", auth=None,
+                not_cached: bool = False):
     """The cached Artifact for ``path``, or a live download of it (an iterable of bytes), or
-    None when upstream has no such file.
+    None when upstream has no such file. ``not_cached``: the caller has just looked for the
+    cached artifact and found none (the look is not repeated; a claim still checks again).
 
     Raises UpstreamUnavailable when the file is not cached and upstream cannot be reached.
     """
-    artifact = artifact_find(repository, path)
+    artifact = None if not_cached else artifact_find(repository, path)
     if artifact is not None:
         return artifact
     if repository.offline or remote_missed(repository, path):
@@ -198,11 +211,8 @@ def remote_file(repository: Repository, path: str, url: str, *, sha256: str = ""
 
 
 def _claim(repository: Repository, path: str) -> RemoteFetch | None:
-    try:
-        with transaction.atomic():
-            return RemoteFetch.objects.create(repository=repository, path=path, owner=OWNER)
-    except IntegrityError:
-        return None
+    fetch = RemoteFetch(repository=repository, path=path, owner=OWNER)
+    return fetch if insert(fetch) else None
 
 
 def _start_download(repository, path, url, sha256, fetch: RemoteFetch, auth=None):
@@ -238,7 +248,8 @@ def _open_upstream(repository, path, url, auth) -> requests.Response | None:
 
 
 def _release(fetch: RemoteFetch) -> None:
-    RemoteFetch.objects.filter(pk=fetch.pk).delete()
+    # A single DELETE: nothing refers to a claim, so no collector and no transaction around it.
+    RemoteFetch.objects.filter(pk=fetch.pk)._raw_delete(RemoteFetch.objects.db)
 
 
 class Download:
