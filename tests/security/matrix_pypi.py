@@ -41,7 +41,7 @@ class Pypi(Protocol):
 
     name = "pypi"
     prefix = ""
-    actions = ("list", "read", "download", "metadata", "json", "deploy", "overwrite",
+    actions = ("list", "read", "download", "metadata", "json", "annotate", "deploy", "overwrite",
                "raw-overwrite", "yank", "delete")
     path_actions = actions[1:]
 
@@ -90,6 +90,12 @@ class Pypi(Protocol):
             document = answer.json()
             return 200, (document["info"]["name"], set(document["releases"]),
                          {f["filename"] for f in document["urls"]})
+        if cell.action == "annotate":  # properties on a distribution file, by the storage API
+            key = world.pypi[cell.repo_class][0]
+            if cell.repo_class == "remote":  # cached first, by a download through the remote
+                assert world.admin().get(f"{base}/packages/{project}/{seeded.name}").status_code == 200
+            return http.put(f"{world.server.url}{self.prefix}/api/storage/{key}/{project}/{seeded.name}",
+                            params={"properties": "qa=ok"}).status_code
         if cell.action == "deploy":
             path = wheel(project, f"2.{world.number()}")
             return post_upload(f"{base}/", path, auth=http.auth).status_code
@@ -121,6 +127,10 @@ class Pypi(Protocol):
             seeded = wheel(PROJECTS[cell.zone], version).name
             return 200, {"read": {seeded}, "download": True, "metadata": True,
                          "json": (PROJECTS[cell.zone], {version}, {seeded})}[cell.action]
+        if cell.action == "annotate":
+            if cell.repo_class == "virtual":
+                return 400  # properties live on local and remote repositories
+            return 204 if may("annotate") else self.denied(role)
         if cell.repo_class == "remote":
             return 400  # nothing is uploaded to, yanked in or deleted from a remote cache
         if cell.action == "deploy":
