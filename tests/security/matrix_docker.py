@@ -33,11 +33,12 @@ def bearer(world: World, role: Role, *scopes: str) -> requests.Session:
 
 
 class Docker(Protocol):
-    """/v2/...: catalog, tags list, manifests and blobs, pushes, tag overwrites and deletes."""
+    """/v2/... (and Artifactory's /api/docker/<repo>/v2/... with Basic credentials): catalogs,
+    tags lists, manifests, blobs and referrers, pushes, tag overwrites and deletes."""
 
     name = "docker"
-    actions = ("catalog", "repo-catalog", "tags", "manifest", "blob", "referrers", "push", "overwrite", "delete-tag",
-               "delete-manifest", "delete-blob")
+    actions = ("catalog", "repo-catalog", "tags", "rest-tags", "manifest", "blob", "referrers",
+               "push", "overwrite", "delete-tag", "delete-manifest", "delete-blob")
     path_actions = actions[2:]
 
     def prepare(self, world: World) -> None:
@@ -71,6 +72,9 @@ class Docker(Protocol):
             return answer.status_code, set(answer.json()["repositories"]) if answer.status_code == 200 else None
         image_name = IMAGES[cell.zone]
         full = f"{key}/{image_name}"
+        if cell.action == "rest-tags":  # Artifactory's REST form, with Basic credentials
+            answer = world.session(role).get(f"{url}/api/docker/{key}/v2/{image_name}/tags/list")
+            return answer.status_code, answer.json().get("tags") if answer.status_code == 200 else None
         if cell.action in ("tags", "manifest", "blob", "referrers"):
             http = bearer(world, role, f"repository:{full}:pull")
             if cell.action == "tags":
@@ -123,6 +127,8 @@ class Docker(Protocol):
             if role.anonymous and not readable:
                 return 401, None
             return 200, readable
+        if cell.action == "rest-tags":  # without a registry token: 401 asks to log in, 403 says no
+            return (200, ["1.0"]) if may("read") else (self.denied(role), None)
         if cell.action in ("tags", "manifest", "blob", "referrers"):
             if not may("read"):
                 return 401, None
