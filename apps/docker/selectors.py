@@ -65,11 +65,46 @@ def manifest_find(repository: Repository, name: str, reference: str) -> StoredMa
 
 
 def docker_repository(key: str) -> Repository | None:
-    """The docker repository ``key`` (raw SQL for the same reason as manifest_find)."""
-    table = Repository._meta.db_table
-    rows = Repository.objects.raw(f'SELECT * FROM {table} WHERE "key" = %s AND package_type = %s',
-                                  [key, Repository.PackageType.DOCKER])
-    return next(iter(rows), None)
+    """The docker repository ``key`` (SQL for the same reason as manifest_find)."""
+    return model_row(Repository, '"key" = %s AND package_type = %s', [key, Repository.PackageType.DOCKER])
+
+
+def model_row(model, where: str, params: list):
+    """The first row of ``model``'s table matching the SQL condition ``where``, as a model
+    instance. For the lookups of every registry request: a cursor and Model.from_db cost
+    about half of what Manager.raw() spends setting itself up for each query."""
+    fields, converters = _row_reading(model, connection.vendor)
+    table, columns = connection.ops.quote_name(model._meta.db_table), ", ".join(
+        connection.ops.quote_name(field.column) for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table} WHERE {where} LIMIT 1", params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, column, field_converters in converters:
+        for converter in field_converters:
+            values[index] = converter(values[index], column, connection)
+    return model.from_db(connection.alias, [field.attname for field in fields], values)
+
+
+_ROW_READING: dict = {}
+
+
+def _row_reading(model, vendor: str):
+    """``model``'s concrete fields, and the converters the ORM applies to their values as read
+    from this database (the same ones, in the same order, as its query compiler)."""
+    reading = _ROW_READING.get((model, vendor))
+    if reading is None:
+        fields = list(model._meta.concrete_fields)
+        converters = []
+        for index, field in enumerate(fields):
+            column = field.cached_col
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                converters.append((index, column, found))
+        reading = _ROW_READING[(model, vendor)] = (fields, converters)
+    return reading
 
 
 def manifests_present(repository: Repository, name: str, digests: list[str]) -> set[str]:

@@ -8,6 +8,7 @@ never outlives a permission taken away.
 
 import hashlib
 import hmac
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ from apps.security.authorization import authorize
 from apps.security.tokens import token_scope
 
 from .references import image_folder
+from .selectors import model_row
 
 SERVICE = "repomgr"
 ISSUER = "repomgr"
@@ -113,11 +115,29 @@ def token_allows(claims: dict, full_name: str, action: str) -> bool:
 
 
 def _active_user(username: str):
-    # Every registry request with a token asks this: raw SQL skips the ORM's query compiler.
-    model = get_user_model()
-    rows = model.objects.raw(f"SELECT * FROM {model._meta.db_table} WHERE username = %s AND is_active = %s",
-                             [username, True])
-    return next(iter(rows), None)
+    # Every registry request with a token asks this: SQL skips the ORM's query compiler.
+    return model_row(get_user_model(), "username = %s AND is_active = %s", [username, True])
+
+
+# Clients send the same token with every request of a pull or push: its signature and claims
+# are checked once, and again only after it expires (the user behind it is still looked up on
+# every request). The check depends on nothing but the token, the key and the clock.
+_VERIFIED_MAX = 1024
+_verified: dict[tuple[bytes, str], dict] = {}
+
+
+def _verified_claims(token: str) -> dict:
+    """The claims of a valid token. Raises jwt.PyJWTError."""
+    key = _signing_key()
+    claims = _verified.get((key, token))
+    if claims is not None and claims["exp"] > time.time():
+        return claims
+    claims = jwt.decode(token, key, algorithms=[_ALGORITHM], audience=SERVICE, issuer=ISSUER,
+                        options={"require": ["exp", "sub", "aud"]})
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[(key, token)] = claims
+    return claims
 
 
 class RegistryTokenAuthentication(authentication.BaseAuthentication):
@@ -129,9 +149,7 @@ class RegistryTokenAuthentication(authentication.BaseAuthentication):
         if len(header) != 2 or header[0].lower() != b"bearer" or header[1].startswith(b"rmt_"):
             return None
         try:
-            claims = jwt.decode(header[1].decode("latin-1"), _signing_key(),
-                                algorithms=[_ALGORITHM], audience=SERVICE, issuer=ISSUER,
-                                options={"require": ["exp", "sub", "aud"]})
+            claims = _verified_claims(header[1].decode("latin-1"))
         except jwt.PyJWTError:
             raise AuthenticationFailed("invalid or expired token") from None
         if not claims["sub"]:

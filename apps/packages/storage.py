@@ -24,7 +24,7 @@ from django.core.files.storage import Storage, storages
 from apps.core.errors import BadRequest
 
 CHUNK = 1024 * 1024
-# Writes at least this large are hashed on a thread beside the one that receives them.
+# Writes at least this large are hashed on two threads beside the one that receives them.
 PARALLEL_HASH_MIN = 64 * 1024
 
 

@@ -1,7 +1,7 @@
 """authorize(): the one function that decides every access.
 
-A user's rules (their own grants and their groups' grants) are loaded once per request in a
-constant number of queries and kept on the user object; every later decision is in memory.
+A user's rules (their own grants and their groups' grants) are loaded once per request in one
+query and kept on the user object; every later decision is in memory.
 """
 
 import hashlib
@@ -123,17 +123,25 @@ def _load_rules(user) -> list[Rule]:
         return []
     else:
         grants = PermissionGrant.objects.filter(Q(user=user) | Q(group__user=user)).distinct()
-    grants = grants.select_related("target").prefetch_related("target__repositories")
+    # One query: a row per grant and repository of its target (one row with None when the
+    # target names no repository).
+    rows = grants.values_list("pk", "target__any_local", "target__any_remote", "target__include_patterns",
+                              "target__exclude_patterns", *ACTIONS, "target__repositories__id")
+    by_grant: dict[int, tuple] = {}
+    for pk, *fields, repository_id in rows:
+        repository_ids = by_grant.setdefault(pk, (fields, set()))[1]
+        if repository_id is not None:
+            repository_ids.add(repository_id)
     return [
         Rule(
-            repository_ids=frozenset(repo.pk for repo in grant.target.repositories.all()),
-            any_local=grant.target.any_local,
-            any_remote=grant.target.any_remote,
-            includes=grant.target.include_patterns,
-            excludes=grant.target.exclude_patterns,
-            actions=grant.actions,
+            repository_ids=frozenset(repository_ids),
+            any_local=any_local,
+            any_remote=any_remote,
+            includes=includes,
+            excludes=excludes,
+            actions=PermissionGrant(**dict(zip(ACTIONS, flags))).actions,
         )
-        for grant in grants
+        for (any_local, any_remote, includes, excludes, *flags), repository_ids in by_grant.values()
     ]
 
 
