@@ -70,6 +70,8 @@ class LiveServer:
             "REPOMGR_BIND": self.host,
             "REPOMGR_WORKERS": "2",
             "REPOMGR_THREADS": "8",
+            # Several servers share one PostgreSQL (100 connections) during a run: hold none idle.
+            "REPOMGR_DB_CONN_MAX_AGE": "0",
             **(env or {}),
         }
         self.process: subprocess.Popen | None = None
