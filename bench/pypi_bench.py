@@ -188,15 +188,45 @@ def uv_seconds(index: str, target: Path) -> float:
     return time.monotonic() - begin
 
 
-def warm_up(index: str) -> None:
+def warm_up(index: str, process: subprocess.Popen) -> None:
     """Let every worker process load its code before anything is timed (the project list is
-    the one page all servers have and none needs for the figures)."""
+    the one page all servers have and none needs for the figures), then wait until the
+    server's processes are idle: a worker still importing its code after the others answer
+    would otherwise take CPU from the first (cold) figure."""
     subprocess.run(["ab", "-q", "-n", "100", "-c", "10", index], capture_output=True)
+    settle(process.pid)
 
 
-def measure(name: str, index: str, seconds: int, work: Path, huge: str) -> dict:
+def cpu_ticks(pid: int) -> int:
+    """CPU time (clock ticks) of ``pid`` and its children."""
+    total = 0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for one in [pid] + ([int(c) for c in children.read_text().split()] if children.exists() else []):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+def settle(pid: int, quiet_ticks: int = 2, timeout: float = 30.0) -> None:
+    """Wait (at most ``timeout`` s) until the process tree uses under ``quiet_ticks`` ticks
+    of CPU in half a second."""
+    deadline = time.monotonic() + timeout
+    before = cpu_ticks(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu_ticks(pid)
+        if now - before < quiet_ticks:
+            return
+        before = now
+
+
+def measure(name: str, index: str, seconds: int, work: Path, huge: str,
+            process: subprocess.Popen) -> dict:
     row = {"server": name}
-    warm_up(index)
+    warm_up(index, process)
     row["uv_cold"] = uv_seconds(index, work / f"uv-{name}-cold")
     row["uv_warm"] = uv_seconds(index, work / f"uv-{name}-warm")
     page = f"{index}big/"
@@ -268,7 +298,7 @@ def main() -> None:
                 process, index = starter()
                 running.append(process)
                 try:
-                    rows.append(measure(name, index, args.seconds, work, huge))
+                    rows.append(measure(name, index, args.seconds, work, huge, process))
                     if name == "repomgr":
                         save_pages(index, work / "pages")
                 finally:
