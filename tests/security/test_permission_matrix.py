@@ -15,7 +15,7 @@ from tests.identity.sso import sso_env, sso_token
 from tests.identity.servers import extra_server
 from tests.factories.docker import sha256
 from tests.security.matrix_docker import Docker, bearer
-from tests.security.matrix_pypi import Pypi, PypiUnderArtifactory, start_upstream
+from tests.security.matrix_pypi import PROJECTS, Pypi, PypiUnderArtifactory, start_upstream
 from tests.security.matrix import CLASSES, ROLES, SEED, ZONES, Cell, Protocol, Role, World, build_world, run_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -258,3 +258,24 @@ def test_docker_mount_never_takes_a_blob_the_caller_may_not_read(world):
         readable = source == "mdocker-local/team/app"
         assert answer.status_code == (201 if readable else 202), source
         assert http.head(f"{url}/v2/{target}/blobs/{layer}").status_code == (200 if readable else 404), source
+
+
+def test_stored_pages_are_never_shared_across_permissions(world):
+    """Simple pages are stored per permission variant: after the administrator's requests have
+    filled the stores, a reader and an anonymous caller still see only what they may read, in
+    HTML and JSON, and the administrator still sees everything."""
+    Pypi().prepare(world)
+    roles = {r.name: r for r in ROLES}
+    order = [roles["admin"], roles["reader"], roles["anonymous"], roles["admin"]]
+    for repo_class in ("local", "remote", "virtual"):
+        base = f"{world.server.url}/api/pypi/{world.pypi[repo_class][0]}/simple/"
+        for role in order:
+            http = world.session(role)
+            for accept in ("text/html", "application/vnd.pypi.simple.v1+json"):
+                index = http.get(base, headers={"Accept": accept})
+                assert index.status_code == 200
+                for zone, project in PROJECTS.items():
+                    shown = role.may("read", repo_class, zone)
+                    assert (project in index.text) == shown, (role.name, repo_class, accept, project)
+                    page = http.get(f"{base}{project}/", headers={"Accept": accept})
+                    assert page.status_code == (200 if shown else 404), (role.name, repo_class, accept, project)
