@@ -16,7 +16,7 @@ from apps.packages.storage import CHUNK, IncompleteBody, Spool, blob_store, spoo
 from apps.repositories.models import Repository
 
 from . import selectors
-from .errors import (BlobUnknown, BlobUploadUnknown, DigestInvalid, ManifestBlobUnknown,
+from .errors import (BlobUnknown, BlobUploadUnknown, Denied, DigestInvalid, ManifestBlobUnknown,
                      ManifestInvalid, ManifestUnknown, RangeInvalid, SizeInvalid)
 from .manifests import ParsedManifest, parse_manifest, referrer_artifact_type
 from .models import Manifest, ManifestReference, Tag, UploadSession
@@ -196,10 +196,11 @@ class _PartFile(File):
 
 def manifest_push(*, repository: Repository, name: str, reference: str, body: bytes,
                   content_type: str, tags: list[str] = (), username: str = "",
-                  check_blobs: bool = True) -> Manifest:
+                  check_blobs: bool = True, may_move_tags: bool = True) -> Manifest:
     """Store a manifest exactly as sent and point the tags at it.
 
-    Raises ManifestInvalid, DigestInvalid, TagInvalid, ManifestBlobUnknown (nothing stored).
+    Raises ManifestInvalid, DigestInvalid, TagInvalid, ManifestBlobUnknown, and Denied when a
+    tag already names another manifest and ``may_move_tags`` is false (nothing stored).
     """
     parsed = parse_manifest(body, content_type)
     if is_digest(reference):
@@ -214,7 +215,7 @@ def manifest_push(*, repository: Repository, name: str, reference: str, body: by
         check_tag(tag)
     if check_blobs:
         _check_references(repository, name, parsed)
-    return _store_manifest(repository, name, digest, body, parsed, tags, username)
+    return _store_manifest(repository, name, digest, body, parsed, tags, username, may_move_tags)
 
 
 def _check_references(repository, name, parsed: ParsedManifest) -> None:
@@ -238,7 +239,7 @@ def _check_references(repository, name, parsed: ParsedManifest) -> None:
 
 
 def _store_manifest(repository, name, digest: Digest, body: bytes, parsed: ParsedManifest,
-                    tags: list[str], username: str) -> Manifest:
+                    tags: list[str], username: str, may_move_tags: bool) -> Manifest:
     spool = Spool()
     spool.write(body)
     with spool.finish():
@@ -256,6 +257,9 @@ def _store_manifest(repository, name, digest: Digest, body: bytes, parsed: Parse
             ManifestReference.objects.bulk_create(
                 ManifestReference(manifest=manifest, digest=d.digest)
                 for d in [*parsed.blobs, *parsed.manifests])
+        if not may_move_tags and Tag.objects.select_for_update().filter(
+                repository=repository, name=name, tag__in=tags).exclude(manifest=manifest).exists():
+            raise Denied("the tag exists: moving it to another manifest needs delete permission")
         for tag in tags:
             Tag.objects.update_or_create(repository=repository, name=name, tag=tag,
                                          defaults={"manifest": manifest})

@@ -190,7 +190,9 @@ class ManifestView(RegistryView):
         manifest = services.manifest_push(
             repository=target, name=name, reference=reference, body=_manifest_body(request),
             content_type=request.META.get("CONTENT_TYPE", ""),
-            tags=request.query_params.getlist("tag"), username=request.user.get_username())
+            tags=request.query_params.getlist("tag"), username=request.user.get_username(),
+            # Moving an existing tag overwrites it: Artifactory's Delete/Overwrite permission.
+            may_move_tags=authorize(request.user, "delete", target, image_folder(name)))
         headers = _digest_headers(manifest.digest, Location=_url(repo_key, name, "manifests", manifest.digest))
         if manifest.subject_digest:
             headers["OCI-Subject"] = manifest.subject_digest

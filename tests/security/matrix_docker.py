@@ -136,7 +136,10 @@ class Docker(Protocol):
         if cell.action in ("push", "overwrite"):
             if not may("deploy"):
                 return 401
-            return UNSUPPORTED if cell.repo_class == "remote" else 201  # tags move; digests never change
+            if cell.repo_class == "remote":
+                return UNSUPPORTED
+            # Moving an existing tag is an overwrite: it needs delete, as in Artifactory.
+            return 403 if cell.action == "overwrite" and not may("delete") else 201
         if not may("delete"):
             return 401
         return UNSUPPORTED if cell.repo_class == "remote" else 202
