@@ -284,12 +284,11 @@ def _write_page(repository, project, variant, values: dict, replaces) -> PypiPag
     """Stored in one statement: an UPDATE of the page read (when still there) or an INSERT
     when none was read. A concurrent build that stored it first wins: ours is as good."""
     page = PypiPage(repository=repository, project=project, variant=variant, **values)
-    if replaces is not None:
-        if PypiPage.objects.filter(pk=replaces.pk).update(**values, built=timezone.now()):
-            page.pk = replaces.pk
-            return page
     if replaces is None:
         insert(page)
+        return page
+    if PypiPage.objects.filter(pk=replaces.pk).update(**values, built=timezone.now()):
+        page.pk = replaces.pk
         return page
     try:
         with transaction.atomic():
