@@ -270,7 +270,7 @@ class UploadStartView(RegistryView):
     def _mountable(self, source_name: str, digest):
         """The blob in the image ``source_name`` ('<repo>/<image>') if the caller may read it."""
         key, _, name = source_name.partition("/")
-        repository = Repository.objects.filter(key=key, package_type="docker").first()
+        repository = selectors.docker_repository(key)
         claims = self.request.auth
         if repository is None or not name or (
                 isinstance(claims, dict) and not token_allows(claims, source_name, "pull")):
