@@ -47,7 +47,7 @@ def file_resolve(user, repository: Repository, path: str, *, fetch: bool = True)
         if not (source.is_remote and source.package_type == Repository.PackageType.GENERIC):
             continue
         try:
-            result = remote_file(source, path, generic_upstream_url(source, path))
+            result = remote_file(source, path, generic_upstream_url(source, path), not_cached=True)
         except UpstreamUnavailable as exc:
             failure = failure or exc
             continue
