@@ -67,11 +67,14 @@ class RepositoryConfigSerializer(serializers.Serializer):
             self._raise(rules.member_problems(key=key, rclass=rclass, package_type=package_type,
                                               members=members))
             attrs["members"] = list(dict.fromkeys(members))
-        known_members = attrs.get("members")
-        if known_members is None and instance is not None:
-            known_members = [m.member for m in VirtualMember.objects.filter(virtual=instance)]
-        self._raise(rules.deployment_problems(rclass=rclass, deployment=attrs.get("default_deployment_repo"),
-                                              members=known_members or []))
+        deployment = attrs.get("default_deployment_repo")
+        if deployment is not None:  # only then are the members needed
+            known_members = attrs.get("members")
+            if known_members is None and instance is not None:
+                known_members = [m.member for m in
+                                 VirtualMember.objects.filter(virtual=instance).select_related("member")]
+            self._raise(rules.deployment_problems(rclass=rclass, deployment=deployment,
+                                                  members=known_members or []))
         return attrs
 
     @staticmethod
