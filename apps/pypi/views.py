@@ -110,14 +110,19 @@ def _page_response(request, page, content_type: str) -> HttpResponse:
     return response
 
 
+def _redirect(request, target: str) -> HttpResponsePermanentRedirect:
+    """301 to ``target``, keeping the query string (``?format=``)."""
+    query = request.META.get("QUERY_STRING")
+    return HttpResponsePermanentRedirect(target + (f"?{query}" if query else ""))
+
+
 class SimpleIndexView(PypiView):
     """/simple/: every project the caller may see."""
 
     def get(self, request, repo_key: str):
         repository = pypi_repository(repo_key)
         if not request.path.endswith("/"):  # the page's links are relative to simple/
-            query = request.META.get("QUERY_STRING")
-            return HttpResponsePermanentRedirect(request.path + "/" + (f"?{query}" if query else ""))
+            return _redirect(request, request.path + "/")
         content_type = _negotiated(request)
         page = project_list_page(request.user, repository)
         if page is None:
@@ -133,8 +138,7 @@ class SimpleProjectView(PypiView):
         name = normalize(project)
         if project != name or not request.path.endswith("/"):
             target = request.path[: request.path.rindex("/simple/") + len("/simple/")] + name + "/"
-            query = request.META.get("QUERY_STRING")
-            return HttpResponsePermanentRedirect(target + (f"?{query}" if query else ""))
+            return _redirect(request, target)
         content_type = _negotiated(request)
         page = project_page(request.user, repository, name) if valid_project_name(project) else None
         if page is None:
@@ -160,8 +164,9 @@ class FileView(PypiView):
         return artifact_response(request, resolved.result, content_type="application/octet-stream")
 
     def delete(self, request, repo_key: str, project: str, filename: str):
-        repository = _writable(request, repo_key, "delete", f"{normalize(project)}/{filename}")
-        services.pypi_files_delete(repository=repository, project=normalize(project), filename=filename)
+        name = normalize(project)
+        repository = _writable(request, repo_key, "delete", f"{name}/{filename}")
+        services.pypi_files_delete(repository=repository, project=name, filename=filename)
         return HttpResponse(status=204)
 
     def _metadata(self, request, repository, project: str, filename: str):
