@@ -67,19 +67,19 @@ def tags_resolve(user, repository: Repository, name: str) -> list[str] | None:
 
 def blob_response(request, result, digest: Digest) -> HttpResponse:
     headers = {"Docker-Content-Digest": str(digest)}
-    if not isinstance(result, Artifact) and request.method == "HEAD":
+    if isinstance(result, Artifact):
+        blob, store = result.blob, blob_store()
+        return serve_file(request, opener=lambda: store.open(blob.sha256), size=blob.size,
+                          content_type="application/octet-stream", etag=str(digest), headers=headers,
+                          redirect_url=store.redirect_url(blob.sha256, digest.hex))
+    if request.method == "HEAD":
         response = HttpResponse(b"", content_type="application/octet-stream")
         if hasattr(result, "close"):  # a Download completes (and caches) after the answer
             response._resource_closers.append(result.close)
-    elif not isinstance(result, Artifact):
+    else:
         response = StreamingHttpResponse(result, content_type="application/octet-stream")
-    if not isinstance(result, Artifact):
-        if result.size is not None:
-            response["Content-Length"] = str(result.size)
-        for key, value in headers.items():
-            response[key] = value
-        return response
-    blob, store = result.blob, blob_store()
-    return serve_file(request, opener=lambda: store.open(blob.sha256), size=blob.size,
-                      content_type="application/octet-stream", etag=str(digest), headers=headers,
-                      redirect_url=store.redirect_url(blob.sha256, digest.hex))
+    if result.size is not None:
+        response["Content-Length"] = str(result.size)
+    for key, value in headers.items():
+        response[key] = value
+    return response
