@@ -96,7 +96,7 @@ def upload_append(*, session: UploadSession, stream, length: int | None,
             session = UploadSession.objects.select_for_update().get(pk=session.pk)
             if start is not None and start != session.size:
                 raise RangeInvalid(f"the upload holds {session.size} bytes; a chunk must start there",
-                                   headers={"Range": _range(session.size)})
+                                   headers={"Range": upload_range(session.size)})
             if spool.size:
                 _add_part(session, spool)
             return session.size
@@ -173,7 +173,8 @@ def _is_uuid(text: str) -> bool:
     return True
 
 
-def _range(size: int) -> str:
+def upload_range(size: int) -> str:
+    """The Range header of an upload holding ``size`` bytes."""
     return f"0-{max(size - 1, 0)}"
 
 

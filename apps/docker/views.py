@@ -290,7 +290,7 @@ def _blob_created(repo_key: str, name: str, digest: str) -> HttpResponse:
 def _upload_accepted(repo_key, name, session, size: int, status: int = 202) -> HttpResponse:
     return _with(HttpResponse(status=status), {
         "Location": _url(repo_key, name, "blobs/uploads", str(session.id)),
-        "Range": f"0-{max(size - 1, 0)}", "Docker-Upload-UUID": str(session.id),
+        "Range": services.upload_range(size), "Docker-Upload-UUID": str(session.id),
         "Content-Length": "0"})
 
 
