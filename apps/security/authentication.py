@@ -32,9 +32,7 @@ def user_for_credentials(username: str, secret: str, request=None):
         # '__token__' is the user name twine and PyPI use for tokens.
         if user is not None and username in ("", "__token__", user.get_username()):
             return user
-        audit_record("login", target=username, actor=username, success=False, detail={"via": "token"})
-        if login_failed():
-            login_check()
+        _token_refused("token", username)
         return None
     key = "cred:" + hmac.new(settings.SECRET_KEY.encode(), f"{username}\0{secret}".encode(),
                              hashlib.sha256).hexdigest()
@@ -52,6 +50,14 @@ def user_for_credentials(username: str, secret: str, request=None):
         return user
     login_check()  # the failure was counted; answer 429 if it was one too many
     return None
+
+
+def _token_refused(via: str, username: str | None = None) -> None:
+    """Audit a refused access token and count it against the client's address; raises
+    LoginLocked when this failure locks the address. ``username`` None: the request's actor."""
+    audit_record("login", target=username or "", actor=username, success=False, detail={"via": via})
+    if login_failed():
+        login_check()
 
 
 class BasicAuthentication(authentication.BasicAuthentication):
@@ -77,9 +83,7 @@ class BearerAuthentication(authentication.BaseAuthentication):
             return None
         user = token_user(secret)
         if user is None:
-            audit_record("login", success=False, detail={"via": "bearer"})
-            if login_failed():
-                login_check()
+            _token_refused("bearer")
             raise AuthenticationFailed("Invalid or expired token")
         return user, None
 
