@@ -195,11 +195,17 @@ class BlobStore:
 
     def put(self, sha256: str, spool: Spool) -> None:
         """Make the spooled bytes visible under their key (idempotent: same key, same bytes)."""
-        spool.file.seek(0)
-        self.storage.save(blob_key(sha256), spool)
+        self._save(blob_key(sha256), spool)
 
     def open(self, sha256: str) -> IO[bytes]:
-        return self.storage.open(blob_key(sha256), "rb")
+        return self._open(blob_key(sha256))
+
+    def _save(self, key: str, spool: Spool) -> None:
+        spool.file.seek(0)
+        self.storage.save(key, spool)
+
+    def _open(self, key: str) -> IO[bytes]:
+        return self.storage.open(key, "rb")
 
     def redirect_url(self, sha256: str, filename: str) -> str | None:
         """A URL the client may fetch the bytes from directly, when the store offers one."""
@@ -210,11 +216,10 @@ class BlobStore:
 
     def put_part(self, upload_id: str, index: int, spool: Spool) -> None:
         """Keep part ``index`` of an upload in progress."""
-        spool.file.seek(0)
-        self.storage.save(part_key(upload_id, index), spool)
+        self._save(part_key(upload_id, index), spool)
 
     def open_part(self, upload_id: str, index: int) -> IO[bytes]:
-        return self.storage.open(part_key(upload_id, index), "rb")
+        return self._open(part_key(upload_id, index))
 
     def part_path(self, upload_id: str, index: int) -> str | None:
         """The part's file when the store is a local filesystem (a blob can then be renamed
@@ -250,11 +255,8 @@ class BlobStore:
 class S3BlobStore(BlobStore):
     """S3: reads stream the object body (django-storages' file would download it whole first)."""
 
-    def open(self, sha256: str) -> IO[bytes]:
-        return _S3Body(self.storage.bucket.Object(self.storage._normalize_name(blob_key(sha256))))
-
-    def open_part(self, upload_id: str, index: int) -> IO[bytes]:
-        return _S3Body(self.storage.bucket.Object(self.storage._normalize_name(part_key(upload_id, index))))
+    def _open(self, key: str) -> IO[bytes]:
+        return _S3Body(self.storage.bucket.Object(self.storage._normalize_name(key)))
 
     def redirect_url(self, sha256: str, filename: str) -> str | None:
         if not settings.STORAGE_REDIRECT:
