@@ -279,13 +279,13 @@ class AllowlistView(APIView):
     parser_classes = [JSONParser]
 
     def get(self, request, repo_key: str):
+        require_admin(request)  # first: a refusal never tells whether the repository exists
         repository = pypi_repository(repo_key)
-        require_admin(request)
         return Response({"projects": sorted(allowlist(repository)[0])})
 
     def put(self, request, repo_key: str):
-        repository = pypi_repository(repo_key)
         require_admin(request)
+        repository = pypi_repository(repo_key)
         names = request.data.get("projects") if isinstance(request.data, dict) else None
         if not isinstance(names, list):
             raise BadRequest('Send {"projects": ["name", ...]}')

@@ -70,6 +70,8 @@ def test_upload_to_virtual_lands_in_local_and_local_project_hides_remote(server,
 
 def test_allow_list_lets_remote_files_of_a_local_project_through(server, virtual):
     assert requests.put(f"{virtual}/allowlist", json={"projects": ["Corp_Secret"]}).status_code == 401
+    # A refusal answers alike whether or not the repository exists.
+    assert requests.get(virtual.rsplit("/", 1)[0] + "/no-such-repo/allowlist").status_code == 401
     response = requests.put(f"{virtual}/allowlist", json={"projects": ["Corp_Secret"]}, auth=ADMIN)
     assert response.status_code == 200 and response.json() == {"projects": ["corp-secret"]}
     assert files_of(virtual, "corp-secret")[1] == ["corp_secret-1.0-py3-none-any.whl",
