@@ -13,6 +13,17 @@ def artifact_find(repository, path: str) -> Artifact | None:
             .filter(repository=repository, path=path).first())
 
 
+def artifact_find_first(repositories: list, path: str):
+    """(artifact, repository) for the first of ``repositories`` holding ``path``, in one
+    query; (None, None) when none does."""
+    rows = Artifact.objects.select_related("blob", "repository").filter(repository__in=repositories, path=path)
+    found = {artifact.repository_id: artifact for artifact in rows}
+    for repository in repositories:
+        if repository.pk in found:
+            return found[repository.pk], repository
+    return None, None
+
+
 def artifacts_under(repository, path: str):
     """The file at ``path`` and every file below the folder ``path`` ('' = the whole repository)."""
     items = Artifact.objects.filter(repository=repository).select_related("blob")

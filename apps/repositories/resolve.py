@@ -4,7 +4,7 @@ permissions."""
 
 from urllib.parse import quote
 
-from apps.packages.selectors import artifact_find
+from apps.packages.selectors import artifact_find_first
 from apps.security.authorization import authorize, may_read_somewhere
 
 from .models import Repository
@@ -36,12 +36,9 @@ def file_resolve(user, repository: Repository, path: str, *, fetch: bool = True)
     failed and no source had the file.
     """
     sources = readable_sources(user, repository, path)
-    for source in sources:
-        artifact = artifact_find(source, path)
-        if artifact is not None:
-            return artifact, source
-    if not fetch:
-        return None, None
+    artifact, source = artifact_find_first(sources, path)
+    if artifact is not None or not fetch:
+        return artifact, source
     failure = None
     for source in sources:
         if not (source.is_remote and source.package_type == Repository.PackageType.GENERIC):
