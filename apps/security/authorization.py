@@ -46,16 +46,20 @@ def authorize(user, action: str, repository, path: str = "") -> bool:
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     scope = token_scope(user)
-    if scope is not None:
-        if not scope.permits(action, repository):
-            return False
-        if scope.owner_is_admin and user.is_active:
-            return True
-    if getattr(user, "is_superuser", False) and user.is_active:
+    if scope is not None and not scope.permits(action, repository):
+        return False
+    if _acts_as_admin(user, scope):
         return True
     if repository.is_virtual:
         return _authorize_virtual(user, action, repository, path)
     return any(rule.allows(action, repository, path) for rule in rules_for(user))
+
+
+def _acts_as_admin(user, scope) -> bool:
+    """An active superuser, or (inside its scope) a scoped token of one: token_user() clears
+    ``is_superuser`` for a scoped token's request, so the scope remembers the owner was one."""
+    return ((getattr(user, "is_superuser", False) or (scope is not None and scope.owner_is_admin))
+            and user.is_active)
 
 
 def _authorize_virtual(user, action, repository, path) -> bool:
@@ -72,12 +76,9 @@ def _authorize_virtual(user, action, repository, path) -> bool:
 def may_read_somewhere(user, repository) -> bool:
     """Whether any path of ``repository`` is readable: enough to list the repository itself."""
     scope = token_scope(user)
-    if scope is not None:
-        if not scope.covers(repository):
-            return False
-        if scope.owner_is_admin and user.is_active:
-            return True
-    if getattr(user, "is_superuser", False) and user.is_active:
+    if scope is not None and not scope.covers(repository):
+        return False
+    if _acts_as_admin(user, scope):
         return True
     if repository.is_virtual:
         from apps.repositories.selectors import resolution_order
@@ -90,10 +91,7 @@ def read_restriction(user, repository) -> str:
     """'' when ``user`` may read every path of the (non-virtual) ``repository``; otherwise a
     short key of the path patterns that decide which paths (the same key means the same
     answers), so that a listing filtered for one caller can be reused for another."""
-    scope = token_scope(user)
-    if scope is not None and scope.owner_is_admin and user.is_active:
-        return ""
-    if getattr(user, "is_superuser", False) and user.is_active:
+    if _acts_as_admin(user, token_scope(user)):
         return ""
     rules = [rule for rule in rules_for(user) if "read" in rule.actions and rule.covers(repository)]
     if any(split_patterns(rule.includes) in ((), ("**",)) and not split_patterns(rule.excludes)
