@@ -20,12 +20,12 @@ from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from apps.core.db import model_row
 from apps.repositories.models import Repository
 from apps.security.authorization import authorize
 from apps.security.tokens import token_scope
 
 from .references import image_folder
-from .selectors import model_row
 
 SERVICE = "repomgr"
 ISSUER = "repomgr"

@@ -1,0 +1,47 @@
+"""fetch_one / model_row: the same answers as the ORM, prepared once per PostgreSQL session."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+
+from apps.core.db import fetch_one, model_row
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SQL = "SELECT username, is_active FROM auth_user WHERE username = %s AND username LIKE 'f%%'"
+
+
+def _prepared_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'repomgr%%'")
+        return cursor.fetchone()[0]
+
+
+def test_fetch_one_answers_like_the_orm_and_model_row_builds_the_instance():
+    user = get_user_model().objects.create_user("fred", password="x", is_active=True)
+    assert fetch_one(SQL, ["fred"]) == ("fred", True)
+    assert fetch_one(SQL, ["nobody"]) is None
+    found = model_row(get_user_model(), "username = %s AND is_active = %s", ["fred", True])
+    assert found == user
+    assert (found.username, found.is_active, found.date_joined) == (user.username, True, user.date_joined)
+    assert found.check_password("x")
+    assert model_row(get_user_model(), "username = %s AND is_active = %s", ["fred", False]) is None
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_statement_is_prepared_once_per_session_and_again_after_a_reconnect():
+    get_user_model().objects.create_user("fred", password="x")
+    connection.close()
+    assert _prepared_count() == 0
+    for _ in range(3):
+        assert fetch_one(SQL, ["fred"]) == ("fred", True)
+    assert _prepared_count() == 1
+    # A rolled-back transaction does not take the statement with it.
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert fetch_one(SQL, ["fred"]) == ("fred", True)
+        raise RuntimeError
+    assert fetch_one(SQL, ["fred"]) == ("fred", True)
+    assert _prepared_count() == 1
+    connection.close()  # a new session knows no statements: prepared again on first use
+    assert fetch_one(SQL, ["fred"]) == ("fred", True)
+    assert _prepared_count() == 1
