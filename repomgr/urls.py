@@ -50,14 +50,16 @@ raw = [
     re_path(rf"^{REPO}(?:/(?P<path>{ANY_PATH}))?$", ArtifactView.as_view()),
 ]
 
+# The protocols' routes come first: every pip, uv and docker request is tried against the
+# patterns in order, and the registry's are behind one "v2/" prefix test.
 urlpatterns = [
-    path("admin/", admin.site.urls),
-    *api,
-    *ui_pages,
+    path("v2/", include("apps.docker.urls")),
     *pypi,
+    *api,
+    path("admin/", admin.site.urls),
+    *ui_pages,
     path("artifactory/", include(api + pypi + raw)),
-    path("", include("apps.docker.urls")),  # /v2/...: before the catch-all raw route
-    *raw,
+    *raw,  # the catch-all, last
 ]
 
 handler404 = "apps.core.errors.handler404"
