@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.audit.services import audit_record
 from apps.packages.models import Artifact
 from apps.packages.services import artifact_delete, artifact_deploy, blob_ingest
-from apps.packages.storage import CHUNK, IncompleteBody, Spool, blob_store, spool_stream
+from apps.packages.storage import CHUNK, SHA256_ONLY, IncompleteBody, Spool, blob_store, spool_stream
 from apps.repositories.models import Repository
 
 from . import selectors
@@ -52,8 +52,10 @@ def blob_delete(*, repository: Repository, name: str, digest: Digest) -> None:
 
 
 def _received(stream, length):
+    # sha256 only, as distribution does: md5 and sha1 of a layer (the storage API shows them)
+    # are computed by a task once it is stored, so parallel pushes are not held up by them.
     try:
-        return spool_stream(stream, length)
+        return spool_stream(stream, length, algorithms=SHA256_ONLY)
     except IncompleteBody as exc:
         raise SizeInvalid(exc.message) from None
 
@@ -137,7 +139,7 @@ def _assembled(session: UploadSession) -> File:
         path = store.part_path(upload_id, 0)
         if path is not None:
             return _PartFile(path, session.hashed_digests)
-    spool = Spool()
+    spool = Spool(SHA256_ONLY)
     try:
         for index in range(session.parts):
             with store.open_part(upload_id, index) as part:

@@ -8,8 +8,9 @@ class Blob(models.Model):
     """Content-addressed bytes: stored once under their sha256 however many artifacts use them."""
 
     sha256 = models.CharField(max_length=64, unique=True)
-    sha1 = models.CharField(max_length=40, db_index=True)
-    md5 = models.CharField(max_length=32, db_index=True)
+    # Empty until known: Docker layers are stored sha256-only and completed by a task.
+    sha1 = models.CharField(max_length=40, db_index=True, blank=True)
+    md5 = models.CharField(max_length=32, db_index=True, blank=True)
     size = models.BigIntegerField()
     created = models.DateTimeField(auto_now_add=True)
     # Refreshed whenever the bytes are ingested again; garbage collection spares recent blobs
@@ -21,7 +22,13 @@ class Blob(models.Model):
 
     @property
     def checksums(self) -> dict:
-        return {"sha1": self.sha1, "md5": self.md5, "sha256": self.sha256}
+        """The checksums known so far (md5 and sha1 may still be being computed)."""
+        known = {"sha1": self.sha1, "md5": self.md5, "sha256": self.sha256}
+        return {name: value for name, value in known.items() if value}
+
+    @property
+    def has_all_checksums(self) -> bool:
+        return bool(self.md5 and self.sha1)
 
 
 class Artifact(models.Model):

@@ -12,11 +12,9 @@ from .storage import blob_store
 
 
 def download_headers(artifact: Artifact) -> dict:
-    blob = artifact.blob
+    checksums = artifact.blob.checksums  # md5/sha1 only once known
     return {
-        "X-Checksum-Sha1": blob.sha1,
-        "X-Checksum-Sha256": blob.sha256,
-        "X-Checksum-Md5": blob.md5,
+        **{f"X-Checksum-{name.capitalize()}": value for name, value in checksums.items()},
         "X-Artifactory-Filename": quote(artifact.name),
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(artifact.name)}",
     }
@@ -31,7 +29,7 @@ def artifact_response(request, artifact: Artifact, *, content_type: str | None =
         opener=lambda: store.open(blob.sha256),
         size=blob.size,
         content_type=content_type or artifact.mime_type,
-        etag=blob.sha1,
+        etag=blob.sha1 or blob.sha256,
         last_modified=artifact.modified,
         headers={**download_headers(artifact), **(headers or {})},
         redirect_url=store.redirect_url(blob.sha256, artifact.name),

@@ -1,7 +1,9 @@
 """Writes of the storage core: ingest bytes once, point paths at them, annotate, delete."""
 
+import hashlib
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -10,7 +12,11 @@ from django.utils import timezone
 from apps.core.errors import Conflict, NotFound
 
 from .models import Artifact, Blob, Property
-from .storage import Spool, blob_store
+from .storage import CHUNK, Spool, blob_store
+
+# A blob stored without md5/sha1 gets a task to compute them when it is committed; one still
+# without them after this long lost that task (broker down), and the next task takes it too.
+CHECKSUMS_LATE_SECONDS = 600
 
 
 class ChecksumMismatch(Conflict):
@@ -34,17 +40,57 @@ def blob_ingest(spool: Spool, *, expected: dict[str, str] | None = None) -> Blob
     """
     verify_checksums(spool, expected or {})
     digests = spool.digests()
+    known = {name: digests.get(name, "") for name in ("sha1", "md5")}
     with transaction.atomic():
         # Locking the row waits out a garbage collection that is deleting these very bytes.
         blob = Blob.objects.select_for_update().filter(sha256=digests["sha256"]).first()
         if blob is not None:
-            Blob.objects.filter(pk=blob.pk).update(touched=timezone.now())
+            # Bytes stored sha256-only get their md5/sha1 from whichever comes first: this
+            # ingest, when it computed them, or the task queued when they were stored.
+            missing = {name: value for name, value in known.items() if value and not getattr(blob, name)}
+            Blob.objects.filter(pk=blob.pk).update(touched=timezone.now(), **missing)
+            for name, value in missing.items():
+                setattr(blob, name, value)
             return blob
     blob_store().put(digests["sha256"], spool)
-    blob, _ = Blob.objects.get_or_create(
-        sha256=digests["sha256"],
-        defaults={"sha1": digests["sha1"], "md5": digests["md5"], "size": spool.size})
+    blob, _ = Blob.objects.get_or_create(sha256=digests["sha256"], defaults={**known, "size": spool.size})
+    if not blob.has_all_checksums:
+        transaction.on_commit(partial(_complete_checksums_later, blob.pk), robust=True)
     return blob
+
+
+def _complete_checksums_later(blob_id: int) -> None:
+    from .tasks import complete_checksums  # the tasks module imports these services
+
+    complete_checksums.delay(blob_id=blob_id)
+
+
+def blob_complete_checksums(*, blob_id: int) -> bool:
+    """Compute the md5 and sha1 of a blob stored without them (Docker layers are hashed
+    sha256-only while the client waits). Returns whether it did; False when the blob already
+    has them or is gone (collected meanwhile)."""
+    blob = Blob.objects.filter(pk=blob_id).first()
+    if blob is None or blob.has_all_checksums:
+        return False
+    hashers = {"md5": hashlib.md5(), "sha1": hashlib.sha1()}
+    try:
+        with blob_store().open(blob.sha256) as handle:
+            while chunk := handle.read(CHUNK):
+                for hasher in hashers.values():
+                    hasher.update(chunk)
+    except FileNotFoundError:
+        return False
+    return bool(Blob.objects.filter(pk=blob.pk).filter(Q(md5="") | Q(sha1="")).update(
+        **{name: hasher.hexdigest() for name, hasher in hashers.items()}))
+
+
+def blobs_complete_checksums(*, older_than_seconds: int = CHECKSUMS_LATE_SECONDS) -> int:
+    """Complete every blob stored more than ``older_than_seconds`` ago that still lacks md5 or
+    sha1 (its own task was lost). Returns how many were completed."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    late = (Blob.objects.filter(Q(md5="") | Q(sha1=""), created__lt=cutoff)
+            .order_by("pk").values_list("pk", flat=True))
+    return sum(blob_complete_checksums(blob_id=pk) for pk in list(late[:10000]))
 
 
 def blob_by_checksum(*, sha256: str = "", sha1: str = "", md5: str = "") -> Blob | None:

@@ -24,6 +24,9 @@ from django.core.files.storage import Storage, storages
 from apps.core.errors import BadRequest
 
 CHUNK = 1024 * 1024
+ALL_DIGESTS = ("md5", "sha1", "sha256")
+# What the Docker registry protocol verifies; md5 and sha1 of such blobs are completed later.
+SHA256_ONLY = ("sha256",)
 # Writes at least this large are hashed on two threads beside the one that receives them.
 PARALLEL_HASH_MIN = 64 * 1024
 
@@ -60,24 +63,27 @@ def spools_sweep(*, older_than_seconds: int) -> int:
 
 
 class Spool(File):
-    """A temp file that hashes what is written to it; removed on close unless moved away.
+    """A temp file that hashes what is written to it (md5, sha1 and sha256 unless told
+    ``algorithms``); removed on close unless moved away.
 
     ``temporary_file_path()`` lets Django's filesystem storage move it into place instead of
     copying it.
     """
 
-    def __init__(self):
+    def __init__(self, algorithms: tuple[str, ...] = ALL_DIGESTS):
+        if "sha256" not in algorithms:
+            raise ValueError("a spool always computes sha256: blobs are stored under it")
         fd, path = tempfile.mkstemp(dir=settings.TMP_DIR, prefix=SPOOL_PREFIX)
         super().__init__(os.fdopen(fd, "w+b"), name=os.path.basename(path))
         self._path = path
-        self._hashers = {name: hashlib.new(name) for name in ("md5", "sha1", "sha256")}
+        self._hashers = {name: hashlib.new(name) for name in algorithms}
         self._hashing: list[_HashingThread] = []
         self.size = 0
 
     def write(self, data: bytes) -> None:
-        """Write, and hash: small writes at once, large ones on two threads while the caller
-        reads the next chunk, md5 on one and sha1 + sha256 on the other (md5 costs about as
-        much as both; hashlib lets go of the GIL for large buffers, so they run on two cores)."""
+        """Write, and hash: small writes at once, large ones on other threads while the caller
+        reads the next chunk, md5 on one and the rest on another (md5 costs about as much as
+        sha1 + sha256; hashlib lets go of the GIL for large buffers, so they run on two cores)."""
         data = bytes(data)  # the threads must see these bytes, not a buffer reused meanwhile
         self.file.write(data)
         self.size += len(data)
@@ -86,13 +92,14 @@ class Spool(File):
                 hasher.update(data)
             return
         if not self._hashing:
-            hashers = self._hashers
-            self._hashing = [_HashingThread([hashers["md5"]]),
-                             _HashingThread([hashers["sha1"], hashers["sha256"]])]
+            groups = ([h for name, h in self._hashers.items() if name == "md5"],
+                      [h for name, h in self._hashers.items() if name != "md5"])
+            self._hashing = [_HashingThread(group) for group in groups if group]
         for hashing in self._hashing:
             hashing.feed(data)
 
     def digests(self) -> dict[str, str]:
+        """The hex digest of each algorithm the spool computes."""
         self._wait_for_hashing()
         return {name: hasher.hexdigest() for name, hasher in self._hashers.items()}
 
@@ -156,13 +163,14 @@ class _HashingThread:
                 self._failure = exc
 
 
-def spool_stream(stream: IO[bytes], length: int | None, *, spool: Spool | None = None) -> Spool:
-    """Copy a request body into a Spool (``spool``, or a new one); ``length`` None reads to
-    end of stream.
+def spool_stream(stream: IO[bytes], length: int | None, *, spool: Spool | None = None,
+                 algorithms: tuple[str, ...] = ALL_DIGESTS) -> Spool:
+    """Copy a request body into a Spool (``spool``, or a new one computing ``algorithms``);
+    ``length`` None reads to end of stream.
 
     Raises IncompleteBody if the client sends less than ``length`` or disconnects.
     """
-    spool = Spool() if spool is None else spool
+    spool = Spool(algorithms) if spool is None else spool
     try:
         remaining = length
         while remaining is None or remaining > 0:

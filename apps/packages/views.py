@@ -280,8 +280,9 @@ def _list_entry(uri: str, entry: dict) -> dict:
     if entry.get("folder"):
         return {"uri": uri, "size": -1, "lastModified": None, "folder": True}
     item = entry["item"]
+    checksums = {"sha1": item.blob.sha1, "sha2": item.blob.sha256}
     return {"uri": uri, "size": item.blob.size, "lastModified": iso8601(item.modified),
-            "folder": False, "sha1": item.blob.sha1, "sha2": item.blob.sha256}
+            "folder": False, **{name: value for name, value in checksums.items() if value}}
 
 
 class StorageInfoView(APIView):

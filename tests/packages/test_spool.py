@@ -47,3 +47,17 @@ def test_closing_midway_stops_the_hashing(settings):
     path = spool.temporary_file_path()
     spool.close()
     assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize("sizes", [[10, 20], [1024 * 1024] * 3])
+def test_a_spool_computes_only_the_digests_asked_for(sizes, settings):
+    chunks = [os.urandom(size) for size in sizes]
+    with Spool(("sha256",)) as spool:
+        for chunk in chunks:
+            spool.write(chunk)
+        assert spool.digests() == {"sha256": hashlib.sha256(b"".join(chunks)).hexdigest()}
+
+
+def test_a_spool_always_computes_sha256(settings):
+    with pytest.raises(ValueError):
+        Spool(("md5", "sha1"))
