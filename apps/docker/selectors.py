@@ -3,6 +3,7 @@ filter by permission only where they list (catalog, virtual members)."""
 
 from dataclasses import dataclass
 
+from apps.core.config_cache import cached_rows
 from apps.core.db import fetch_one, model_row
 from apps.packages.models import Artifact, Blob
 from apps.repositories.models import Repository
@@ -62,8 +63,9 @@ def manifest_find(repository: Repository, name: str, reference: str) -> StoredMa
 
 
 def docker_repository(key: str) -> Repository | None:
-    """The docker repository ``key`` (SQL for the same reason as manifest_find)."""
-    return model_row(Repository, '"key" = %s AND package_type = %s', [key, Repository.PackageType.DOCKER])
+    """The docker repository ``key`` (cached per process until configuration changes)."""
+    return cached_rows(("docker repository", key), lambda: model_row(
+        Repository, '"key" = %s AND package_type = %s', [key, Repository.PackageType.DOCKER]))
 
 
 def manifests_present(repository: Repository, name: str, digests: list[str]) -> set[str]:

@@ -20,6 +20,7 @@ from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from apps.core.config_cache import cached_rows
 from apps.core.db import model_row
 from apps.repositories.models import Repository
 from apps.security.authorization import authorize
@@ -115,13 +116,14 @@ def token_allows(claims: dict, full_name: str, action: str) -> bool:
 
 
 def _active_user(username: str):
-    # Every registry request with a token asks this: SQL skips the ORM's query compiler.
-    return model_row(get_user_model(), "username = %s AND is_active = %s", [username, True])
+    # Every registry request with a token asks this (cached per process until users change).
+    return cached_rows(("active user", username), lambda: model_row(
+        get_user_model(), "username = %s AND is_active = %s", [username, True]))
 
 
 # Clients send the same token with every request of a pull or push: its signature and claims
-# are checked once, and again only after it expires (the user behind it is still looked up on
-# every request). The check depends on nothing but the token, the key and the clock.
+# are checked once, and again only after it expires (the user behind it is looked up again
+# whenever users change). The check depends on nothing but the token, the key and the clock.
 _VERIFIED_MAX = 1024
 _verified: dict[tuple[bytes, str], dict] = {}
 

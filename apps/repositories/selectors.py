@@ -1,5 +1,6 @@
 """Reads of repositories: lookup by key, virtual resolution order, visibility."""
 
+from apps.core.config_cache import cached_rows
 from apps.core.errors import NotFound
 
 from .models import Repository, VirtualMember
@@ -7,9 +8,10 @@ from .patterns import path_allowed
 
 
 def repository_get(key: str) -> Repository:
-    """The repository with ``key``. Raises NotFound."""
-    repository = (Repository.objects.select_related("default_deployment_repo")
-                  .filter(key=key).first())
+    """The repository with ``key`` (cached per process until configuration changes). Raises
+    NotFound."""
+    repository = cached_rows(("repository", key), lambda: Repository.objects.select_related(
+        "default_deployment_repo").filter(key=key).first())
     if repository is None:
         raise NotFound(f"Repository '{key}' not found")
     return repository
@@ -43,7 +45,8 @@ def _order(virtual: Repository, members_of) -> list[Repository]:
 
 
 def _members_of(virtual: Repository) -> list[Repository]:
-    return [m.member for m in VirtualMember.objects.filter(virtual=virtual).select_related("member")]
+    return cached_rows(("virtual members", virtual.pk), lambda: [
+        m.member for m in VirtualMember.objects.filter(virtual=virtual).select_related("member")])
 
 
 def _expand(virtual: Repository, flat: list[Repository], seen: set[int], members_of) -> None:

@@ -5,6 +5,18 @@ class SecurityConfig(AppConfig):
     name = "apps.security"
 
     def ready(self):
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+
+        from apps.core.config_cache import watch
+
+        from .models import PermissionGrant, PermissionTarget, SecuritySettings
+
+        # What authorize() and authentication read on every request (cached per process).
+        user_model = get_user_model()
+        watch(SecuritySettings, PermissionTarget, PermissionGrant, PermissionTarget.repositories.through,
+              user_model, Group, user_model.groups.through)
+
         from django.contrib.auth.signals import user_login_failed
 
         from .throttle import on_login_failed

@@ -12,6 +12,7 @@ from rest_framework import authentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from apps.audit.services import audit_record
+from apps.core.config_cache import cached_rows
 
 from .throttle import login_check, login_failed
 from .tokens import looks_like_token, token_user
@@ -38,7 +39,8 @@ def user_for_credentials(username: str, secret: str, request=None):
                              hashlib.sha256).hexdigest()
     remembered = cache.get(key)
     if remembered is not None:
-        user = get_user_model().objects.filter(pk=remembered[0], is_active=True).first()
+        user = cached_rows(("active user id", remembered[0]),
+                           lambda: get_user_model().objects.filter(pk=remembered[0], is_active=True).first())
         if user is not None and user.password == remembered[1]:
             return user
     login_check()

@@ -1,7 +1,7 @@
 """authorize(): the one function that decides every access.
 
-A user's rules (their own grants and their groups' grants) are loaded once per request in one
-query and kept on the user object; every later decision is in memory.
+A user's rules (their own grants and their groups' grants) are loaded in one query and kept
+per process until configuration changes (apps.core.config_cache); every decision is in memory.
 """
 
 import hashlib
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from rest_framework.exceptions import NotAuthenticated
 
+from apps.core.config_cache import cached
 from apps.core.errors import Forbidden
 from apps.repositories.patterns import path_allowed, split_patterns
 
@@ -102,14 +103,15 @@ def read_restriction(user, repository) -> str:
 
 
 def rules_for(user) -> list[Rule]:
-    cached = getattr(user, _CACHE_ATTR, None)
-    if cached is None:
-        cached = _load_rules(user)
+    rules = getattr(user, _CACHE_ATTR, None)
+    if rules is None:
+        # Rules are immutable: one list serves every request of the process until a change.
+        rules = cached(("rules", user.pk if user.is_authenticated else None), lambda: _load_rules(user))
         try:
-            setattr(user, _CACHE_ATTR, cached)
+            setattr(user, _CACHE_ATTR, rules)
         except AttributeError:
             pass
-    return cached
+    return rules
 
 
 def _load_rules(user) -> list[Rule]:
