@@ -25,9 +25,23 @@ def manifest_resolve(user, repository: Repository, name: str, reference: str) ->
                   lambda local: selectors.manifest_find(local, name, reference))
 
 
+# Manifest documents are small, read on every pull and named by their content: each process
+# keeps the ones it served last (bounded by count and size) instead of reading the store again.
+_MANIFESTS_KEPT = 512
+_MANIFEST_KEPT_MAX = 64 * 1024
+_manifests: dict[str, bytes] = {}
+
+
 def manifest_bytes(manifest: StoredManifest) -> bytes:
-    with blob_store().open(manifest.sha256) as handle:
-        return handle.read()
+    content = _manifests.get(manifest.sha256)
+    if content is None:
+        with blob_store().open(manifest.sha256) as handle:
+            content = handle.read()
+        if len(content) <= _MANIFEST_KEPT_MAX:
+            if len(_manifests) >= _MANIFESTS_KEPT:
+                _manifests.clear()
+            _manifests[manifest.sha256] = content
+    return content
 
 
 def blob_resolve(user, repository: Repository, name: str, digest: Digest):
