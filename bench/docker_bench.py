@@ -1,13 +1,14 @@
 """Docker registry throughput: repomgr against the CNCF distribution registry (Debian's
 docker-registry), side by side in one run on this machine.
 
-    .venv/bin/python bench/docker_bench.py [--size-mb 200] [--database-url postgres://...]
+    .venv/bin/python bench/docker_bench.py [--size-mb 200] [--database-url postgres://...] [--celery-worker]
 
 Figures: push and pull MB/s of a --size-mb layer at concurrency 1 and 8 (curl clients, each
 transfer a distinct blob; a push is POST + one PATCH + closing PUT as docker and skopeo do it),
 and manifest GET requests/s (ab, keep-alive, concurrency 16). Both registries keep their
 data on the same disk; repomgr runs as `make run` runs it (gunicorn, default workers/threads)
-and is asked with a bearer token from its token endpoint, as clients do.
+and is asked with a bearer token from its token endpoint, as clients do; --celery-worker
+also runs its worker, which computes md5 and sha1 of each pushed layer after the push.
 """
 
 import argparse
@@ -36,12 +37,14 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 class Registry:
     """One peer: a base URL, the image path prefix, request headers, and its process."""
 
-    def __init__(self, label, url, prefix, headers, process):
+    def __init__(self, label, url, prefix, headers, process, helpers=()):
         self.label, self.url, self.prefix, self.headers, self.process = label, url, prefix, headers, process
+        self.helpers = list(helpers)  # processes that serve it too (repomgr's Celery worker)
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        for process in [self.process, *self.helpers]:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def start_distribution(work: Path) -> Registry:
@@ -58,7 +61,7 @@ http: {{addr: 127.0.0.1:{port}}}
     return Registry("distribution 2.8 (docker-registry)", url, "bench", {}, process)
 
 
-def start_repomgr(work: Path, database_url: str | None) -> Registry:
+def start_repomgr(work: Path, database_url: str | None, celery_worker: bool) -> Registry:
     port = free_port()
     env = {**os.environ, "REPOMGR_DATA_DIR": str(work / "repomgr"), "REPOMGR_BIND": f"127.0.0.1:{port}",
            "REPOMGR_ACCESS_LOG": "", "DJANGO_SETTINGS_MODULE": "repomgr.settings"}
@@ -71,11 +74,15 @@ def start_repomgr(work: Path, database_url: str | None) -> Registry:
     process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "--config", "repomgr/gunicorn_conf.py",
                                 "repomgr.wsgi"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The Procfile's worker: it computes md5 and sha1 of pushed layers after each push.
+    helpers = [subprocess.Popen([str(ROOT / ".venv" / "bin" / "celery"), "--app", "repomgr", "worker",
+                                 "--pool", "threads", "--concurrency", "4"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)] if celery_worker else []
     url = f"http://127.0.0.1:{port}"
     wait_for_http(url + "/api/system/ping", process=process)
     token = requests.get(url + "/v2/token", auth=("admin", os.environ.get("REPOMGR_ADMIN_PASSWORD", "password")),
                          params={"scope": "repository:docker-local/bench:pull,push"}).json()["token"]
-    return Registry("repomgr", url, "docker-local/bench", {"Authorization": f"Bearer {token}"}, process)
+    return Registry("repomgr", url, "docker-local/bench", {"Authorization": f"Bearer {token}"}, process, helpers)
 
 
 def make_layers(work: Path, base: bytes, count: int, run: int) -> list[tuple[Path, str]]:
@@ -186,6 +193,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="figures are the median of the runs")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
                         help="an empty PostgreSQL database for repomgr (default: SQLite)")
+    parser.add_argument("--celery-worker", action="store_true",
+                        help="run repomgr's Celery worker too (as `make run` does), so that the md5 "
+                             "and sha1 it computes for pushed layers load the machine meanwhile")
     options = parser.parse_args()
     subprocess.run(["sh", str(ROOT / "scripts" / "system-deps.sh"), "bench"], check=True)
     (ROOT / "var").mkdir(exist_ok=True)
@@ -194,7 +204,7 @@ def main() -> None:
     results: dict[str, dict[str, list[float]]] = {}
     registries = []
     try:
-        registries = [start_distribution(work), start_repomgr(work, options.database_url)]
+        registries = [start_distribution(work), start_repomgr(work, options.database_url, options.celery_worker)]
         for registry in registries:
             warm_up(registry, work)
         base = os.urandom(size)
