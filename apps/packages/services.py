@@ -5,10 +5,11 @@ from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core.db import fetch_one, insert
 from apps.core.errors import Conflict, NotFound
 
 from .models import Artifact, Blob, Property
@@ -41,22 +42,34 @@ def blob_ingest(spool: Spool, *, expected: dict[str, str] | None = None) -> Blob
     verify_checksums(spool, expected or {})
     digests = spool.digests()
     known = {name: digests.get(name, "") for name in ("sha1", "md5")}
-    with transaction.atomic():
-        # Locking the row waits out a garbage collection that is deleting these very bytes.
-        blob = Blob.objects.select_for_update().filter(sha256=digests["sha256"]).first()
-        if blob is not None:
-            # Bytes stored sha256-only get their md5/sha1 from whichever comes first: this
-            # ingest, when it computed them, or the task queued when they were stored.
-            missing = {name: value for name, value in known.items() if value and not getattr(blob, name)}
-            Blob.objects.filter(pk=blob.pk).update(touched=timezone.now(), **missing)
-            for name, value in missing.items():
-                setattr(blob, name, value)
-            return blob
+    blob = _blob_touch(digests["sha256"], known)
+    if blob is not None:
+        return blob
     blob_store().put(digests["sha256"], spool)
-    blob, _ = Blob.objects.get_or_create(sha256=digests["sha256"], defaults={**known, "size": spool.size})
+    blob = Blob(sha256=digests["sha256"], size=spool.size, **known)
+    if not insert(blob):  # a concurrent ingest of the same bytes stored the row first
+        blob = Blob.objects.get(sha256=digests["sha256"])
     if not blob.has_all_checksums:
         transaction.on_commit(partial(_complete_checksums_later, blob.pk), robust=True)
     return blob
+
+
+def _blob_touch(sha256: str, known: dict[str, str]) -> Blob | None:
+    """The stored blob with ``sha256``, marked as just ingested, in one statement; None when
+    there is none. Its row lock waits out a garbage collection that is deleting these very
+    bytes (which leaves no row to update). Bytes stored sha256-only get their md5/sha1 from
+    whichever comes first: this ingest, when it computed them, or the task queued when they
+    were stored."""
+    quote = connection.ops.quote_name
+    fill = "".join(f", {quote(name)} = CASE WHEN {quote(name)} = '' THEN %s ELSE {quote(name)} END"
+                   for name in known)
+    row = fetch_one(f"UPDATE {quote(Blob._meta.db_table)} SET {quote('touched')} = %s{fill} "
+                    f"WHERE {quote('sha256')} = %s RETURNING {', '.join(map(quote, _TOUCHED))}",
+                    [timezone.now(), *known.values(), sha256])
+    return None if row is None else Blob.from_db(connection.alias, _TOUCHED, row)
+
+
+_TOUCHED = ["id", "sha256", "sha1", "md5", "size"]  # what callers use; the dates load if asked
 
 
 def _complete_checksums_later(blob_id: int) -> None:
@@ -110,7 +123,6 @@ def blob_by_checksum(*, sha256: str = "", sha1: str = "", md5: str = "") -> Blob
     return None
 
 
-@transaction.atomic
 def artifact_deploy(*, repository, path: str, blob: Blob, username: str = "",
                     allow_overwrite: bool = False, properties: dict[str, list[str]] | None = None,
                     remote_url: str = "") -> tuple[Artifact, bool]:
@@ -120,21 +132,28 @@ def artifact_deploy(*, repository, path: str, blob: Blob, username: str = "",
     and ``allow_overwrite`` is false. Redeploying identical content is not an overwrite.
     """
     _check_no_file_folder_clash(repository, path)
-    artifact = _locked_artifact(repository, path)
-    created = artifact is None
+    new = Artifact(repository=repository, path=path, blob=blob, created_by=username,
+                   modified_by=username, remote_url=remote_url)
+    # The common case, a new path without properties (a remote repository caching a file):
+    # one INSERT, with no transaction or lock around it.
+    if not properties and insert(new):
+        return new, True
+    return _artifact_deploy_locked(new, allow_overwrite=allow_overwrite, properties=properties)
+
+
+@transaction.atomic
+def _artifact_deploy_locked(new: Artifact, *, allow_overwrite: bool,
+                            properties: dict[str, list[str]] | None) -> tuple[Artifact, bool]:
+    artifact = _locked_artifact(new.repository, new.path)
+    created = artifact is None and insert(new)
     if created:
-        try:
-            with transaction.atomic():
-                artifact = Artifact.objects.create(
-                    repository=repository, path=path, blob=blob, created_by=username,
-                    modified_by=username, remote_url=remote_url)
-        except IntegrityError:  # a concurrent deploy of the same path won the insert
-            artifact, created = _locked_artifact(repository, path), False
-    if not created:
-        if artifact.blob_id != blob.pk and not allow_overwrite:
-            raise Conflict(f"'{repository.key}/{path}' already exists with different content")
-        artifact.blob, artifact.modified_by = blob, username
-        artifact.remote_url = remote_url or artifact.remote_url
+        artifact = new
+    else:
+        artifact = artifact or _locked_artifact(new.repository, new.path)  # a concurrent deploy won
+        if artifact.blob_id != new.blob_id and not allow_overwrite:
+            raise Conflict(f"'{new.repository.key}/{new.path}' already exists with different content")
+        artifact.blob, artifact.modified_by = new.blob, new.modified_by
+        artifact.remote_url = new.remote_url or artifact.remote_url
         artifact.save(update_fields=["blob", "modified_by", "modified", "remote_url"])
     if properties:
         properties_set([artifact], properties)
@@ -146,11 +165,15 @@ def _locked_artifact(repository, path: str) -> Artifact | None:
 
 
 def _check_no_file_folder_clash(repository, path: str) -> None:
-    if Artifact.objects.filter(repository=repository, path__startswith=path + "/").exists():
-        raise Conflict(f"'{repository.key}/{path}' is a folder")
+    """One query for both clashes: a file below ``path`` (it is a folder) or a file at one of
+    its parents."""
     parents = path.split("/")[:-1]
     ancestors = ["/".join(parents[: i + 1]) for i in range(len(parents))]
-    if ancestors and Artifact.objects.filter(repository=repository, path__in=ancestors).exists():
+    below = Q(path__startswith=path + "/")
+    clashes = Artifact.objects.filter(below | Q(path__in=ancestors) if ancestors else below, repository=repository)
+    for other in clashes.values_list("path", flat=True)[:1]:
+        if other.startswith(path + "/"):
+            raise Conflict(f"'{repository.key}/{path}' is a folder")
         raise Conflict(f"a parent of '{repository.key}/{path}' is a file")
 
 

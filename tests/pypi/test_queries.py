@@ -3,6 +3,7 @@ a constant number of queries, however many files the project has."""
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core.signals import request_finished, request_started
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -19,11 +20,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def access_queries(repo_key: str) -> int:
-    """Queries an anonymous read of ``repo_key`` costs before any PyPI work: looking up the
-    repository and deciding what the caller may read (repositories' and security's code)."""
-    with CaptureQueriesContext(connection) as captured:
-        readable_sources(AnonymousUser(), repository_get(repo_key), "project/", folder=True)
-    return len(captured.captured_queries)
+    """Queries an anonymous read of ``repo_key`` costs a request before any PyPI work: looking
+    up the repository and deciding what the caller may read (repositories' and security's
+    code), with the configuration cache as every request after the first finds it (filled
+    here: requests that follow pay the same)."""
+    def one_request() -> int:
+        request_started.send(sender=None)
+        try:
+            with CaptureQueriesContext(connection) as captured:
+                readable_sources(AnonymousUser(), repository_get(repo_key), "project/", folder=True)
+        finally:
+            request_finished.send(sender=None)
+        return len(captured.captured_queries)
+
+    one_request()
+    return one_request()
 
 
 def upload_many(client: Client, tmp_path, project: str, count: int) -> None:
