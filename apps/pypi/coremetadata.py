@@ -12,7 +12,7 @@ from apps.packages.storage import blob_store
 from apps.repositories.remote import UpstreamUnavailable, remote_document
 
 from .distributions import InvalidDistribution, read_core_metadata
-from .indexes import file_resolve
+from .indexes import file_fetch, file_resolve
 from .upstream import credentials_for
 
 
@@ -31,8 +31,8 @@ def core_metadata_resolve(user, repository, project: str, filename: str) -> byte
     upstream = resolved.upstream
     if upstream.core_metadata:
         return _upstream_metadata(resolved.source, filename, upstream)
-    resolved = file_resolve(user, repository, project, filename)
-    return _extract(_complete(resolved), filename) if resolved is not None else None
+    fetched = file_fetch(resolved, project, filename)  # the file itself, to read its METADATA
+    return _extract(_complete(fetched), filename) if fetched is not None else None
 
 
 def _upstream_metadata(source, filename: str, upstream) -> bytes | None:

@@ -26,13 +26,13 @@ from apps.security.authorization import authorize, read_restriction
 
 from .distributions import normalize
 from .models import PypiFile, PypiPage, PypiProject, PypiVirtualPolicy
-from .pagefiles import pages_forget, pages_write
+from .pagefiles import pages_forget
 from .pages import ProjectIndex, render_project, render_project_list, sorted_versions
 from .selectors import (local_project_index, local_project_names, project_serials, projects_held,
                         pypi_file_find, repository_serial)
 from .services import artifact_path
 from .upstream import (ASSUMED_OFFLINE_SECS, UpstreamFile, credentials_for, remote_index_fetched,
-                       remote_project_index, remote_project_names)
+                       remote_project_file, remote_project_index, remote_project_names)
 
 log = logging.getLogger(__name__)
 PYPI = Repository.PackageType.PYPI
@@ -274,7 +274,6 @@ def _store(repository, project, variant, state, serial, rendered, *, replaces,
     values = {"state": state, "serial": serial, "html": rendered.html, "json": rendered.json,
               "etag": rendered.etag, "fresh_until": fresh_until}
     page = _write_page(repository, project, variant, values, replaces)
-    pages_write(page)
     if replaces is not None and replaces.etag != page.etag:
         pages_forget(replaces.etag)
     return page
@@ -340,12 +339,20 @@ def _remote_resolve(source, project, filename, path, fetch, need_upstream) -> Re
     artifact = artifact_find(source, path)
     if artifact is not None:
         return ResolvedFile(source, artifact)
-    index = remote_project_index(source, project)
-    upstream = index.files.get(filename) if index else None
+    upstream = remote_project_file(source, project, filename)
     if upstream is None:
         return None
+    found = ResolvedFile(source, None, upstream=upstream)
     if not fetch:
-        return ResolvedFile(source, None, upstream=upstream) if need_upstream else None
-    result = remote_file(source, path, upstream.url, sha256=upstream.sha256,
+        return found if need_upstream else None
+    return file_fetch(found, project, filename)
+
+
+def file_fetch(resolved: ResolvedFile, project: str, filename: str) -> ResolvedFile | None:
+    """Fetch a file that ``file_resolve`` found only upstream (``result`` None) without
+    resolving it again: its live download, or its artifact when another request cached it
+    meanwhile; None when the upstream no longer has it."""
+    source, upstream = resolved.source, resolved.upstream
+    result = remote_file(source, artifact_path(project, filename), upstream.url, sha256=upstream.sha256,
                          auth=credentials_for(source, upstream.url), not_cached=True)
     return ResolvedFile(source, result, upstream=upstream) if result is not None else None

@@ -26,8 +26,9 @@ def pages_dir() -> Path:
 
 def page_file(page: PypiPage, kind: str, *, gzipped: bool = False) -> Path | None:
     """The local file holding ``page``'s ``kind`` body (gzip-compressed when asked), written on
-    first use; None when the page changed in the database since ``page`` was read (the caller
-    reads it again)."""
+    first use, and only that one of the four (a page just built is asked for one form, and
+    most pages only ever in one); None when the page changed in the database since ``page``
+    was read (the caller reads it again)."""
     path = _path(page.etag, kind, gzipped)
     if path.exists():
         return path
@@ -38,14 +39,9 @@ def page_file(page: PypiPage, kind: str, *, gzipped: bool = False) -> Path | Non
             return None
     else:
         body = getattr(page, kind)
-    _write_both(page.etag, kind, bytes(body))
+    body = bytes(body)
+    _write(path, gzip.compress(body, compresslevel=6, mtime=0) if gzipped else body)
     return path
-
-
-def pages_write(page: PypiPage) -> None:
-    """Write a freshly built page's files."""
-    for kind in KINDS:
-        _write_both(page.etag, kind, bytes(getattr(page, kind)))
 
 
 def pages_forget(etag: str) -> None:
@@ -60,11 +56,6 @@ def pages_forget(etag: str) -> None:
 
 def _path(etag: str, kind: str, gzipped: bool) -> Path:
     return pages_dir() / f"{etag}.{kind}{'.gz' if gzipped else ''}"
-
-
-def _write_both(etag: str, kind: str, body: bytes) -> None:
-    _write(_path(etag, kind, True), gzip.compress(body, compresslevel=6, mtime=0))
-    _write(_path(etag, kind, False), body)
 
 
 def _write(path: Path, body: bytes) -> None:

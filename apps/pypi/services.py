@@ -14,7 +14,7 @@ from apps.packages.storage import CHUNK, Spool
 from apps.repositories.models import Repository
 
 from .distributions import (DistributionName, InvalidDistribution, check_agreement,
-                            metadata_fields, normalize, parse_filename, read_core_metadata,
+                            metadata_fields, normalize, read_core_metadata,
                             valid_project_name)
 from .models import PypiFile, PypiProject, PypiVirtualPolicy
 
@@ -26,16 +26,16 @@ def artifact_path(project: str, filename: str) -> str:
     return f"{project}/{filename}"
 
 
-def pypi_upload(*, repository: Repository, spool: Spool, filename: str, form: dict[str, str],
-                username: str = "") -> PypiFile:
-    """Store an uploaded distribution in a local repository.
+def pypi_upload(*, repository: Repository, spool: Spool, filename: str, dist: DistributionName,
+                form: dict[str, str], username: str = "") -> PypiFile:
+    """Store an uploaded distribution in a local repository; ``dist`` is what ``filename``
+    says (``parse_filename``, which the caller needed first to authorize the file's path).
 
     The file must be a readable wheel or sdist whose own metadata agrees with its filename and
     with the form, and match every digest the form gives (at least one). Raises
     InvalidDistribution / BadRequest (nothing stored), ChecksumMismatch, Conflict when the
     file exists.
     """
-    dist = parse_filename(filename)
     _check_form_filetype(dist, form.get("filetype", ""))
     blake2 = _verify_digests(spool, form)
     core_metadata = read_core_metadata(spool.file, filename)

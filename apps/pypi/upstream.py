@@ -72,15 +72,33 @@ def remote_project_index(repository, project: str) -> UpstreamIndex | None:
     """The upstream's page for ``project`` (cached for the metadata TTL, stale when the
     upstream fails), or None when upstream has no such project. Raises UpstreamUnavailable
     when upstream fails and nothing is cached."""
-    url = simple_url(repository, project)
-    document = remote_document(repository, document_key(project), url, headers={"Accept": ACCEPT},
-                               stale_timeout=STALE_TIMEOUT_SECS)
+    document, url = _project_document(repository, project)
     if document is None:
         return None
     files = parse_project_page(document.body, document.content_type, url)
     upstream = _as_index(project, files, document.fetched)
     upstream.stale = document.stale
     return upstream
+
+
+def remote_project_file(repository, project: str, filename: str) -> UpstreamFile | None:
+    """What the upstream's page of ``project`` says of ``filename`` (cached as for
+    remote_project_index), or None when it does not list it. Finds the one entry without
+    building the whole index: a file request of a 2,000-file project parses one filename,
+    not 2,000. Raises UpstreamUnavailable as remote_project_index does."""
+    document, url = _project_document(repository, project)
+    if document is None or not filename or "/" in filename:
+        return None
+    for entry in parse_project_page(document.body, document.content_type, url):
+        if entry["filename"] == filename:
+            return _upstream_file(entry)
+    return None
+
+
+def _project_document(repository, project: str):
+    url = simple_url(repository, project)
+    return remote_document(repository, document_key(project), url, headers={"Accept": ACCEPT},
+                           stale_timeout=STALE_TIMEOUT_SECS), url
 
 
 def remote_project_names(repository) -> list[str]:
@@ -102,8 +120,7 @@ def _as_index(project: str, upstream_files: list[dict], fetched) -> UpstreamInde
         filename = entry["filename"]
         if filename in files or not filename or "/" in filename:
             continue
-        files[filename] = UpstreamFile(entry["url"], entry.get("hashes", {}).get("sha256", ""),
-                                       entry.get("core-metadata") or False)
+        files[filename] = _upstream_file(entry)
         ours = {**entry, "url": file_url(project, filename)}
         try:
             ours["version"] = parse_filename(filename).version
@@ -112,6 +129,11 @@ def _as_index(project: str, upstream_files: list[dict], fetched) -> UpstreamInde
         entries.append(ours)
     versions = sorted_versions(e["version"] for e in entries if "version" in e)
     return UpstreamIndex(ProjectIndex(name=project, files=entries, versions=versions), files, fetched)
+
+
+def _upstream_file(entry: dict) -> UpstreamFile:
+    return UpstreamFile(entry["url"], entry.get("hashes", {}).get("sha256", ""),
+                        entry.get("core-metadata") or False)
 
 
 def parse_project_page(body: bytes, content_type: str, page_url: str) -> list[dict]:

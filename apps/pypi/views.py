@@ -219,7 +219,7 @@ class UploadView(PypiView):
             target = deploy_target(request.user, repository,
                                    services.artifact_path(dist.project, content.name))
             form = {key: upload.value(key) for key in upload.fields}
-            services.pypi_upload(repository=target, spool=content.spool, filename=content.name,
+            services.pypi_upload(repository=target, spool=content.spool, filename=content.name, dist=dist,
                                  form=form, username=request.user.get_username())
         finally:
             upload.close()
