@@ -131,12 +131,12 @@ def artifact_deploy(*, repository, path: str, blob: Blob, username: str = "",
     Raises Conflict when the path is a folder, lies under a file, or holds different content
     and ``allow_overwrite`` is false. Redeploying identical content is not an overwrite.
     """
-    _check_no_file_folder_clash(repository, path)
+    taken = _path_taken(repository, path)
     new = Artifact(repository=repository, path=path, blob=blob, created_by=username,
                    modified_by=username, remote_url=remote_url)
     # The common case, a new path without properties (a remote repository caching a file):
     # one INSERT, with no transaction or lock around it.
-    if not properties and insert(new):
+    if not taken and not properties and insert(new):
         return new, True
     return _artifact_deploy_locked(new, allow_overwrite=allow_overwrite, properties=properties)
 
@@ -164,17 +164,22 @@ def _locked_artifact(repository, path: str) -> Artifact | None:
     return Artifact.objects.select_for_update().filter(repository=repository, path=path).first()
 
 
-def _check_no_file_folder_clash(repository, path: str) -> None:
-    """One query for both clashes: a file below ``path`` (it is a folder) or a file at one of
-    its parents."""
+def _path_taken(repository, path: str) -> bool:
+    """Whether a file is at ``path``. Raises Conflict when ``path`` is a folder (files lie below
+    it) or lies below a file. One query for the three."""
     parents = path.split("/")[:-1]
     ancestors = ["/".join(parents[: i + 1]) for i in range(len(parents))]
-    below = Q(path__startswith=path + "/")
-    clashes = Artifact.objects.filter(below | Q(path__in=ancestors) if ancestors else below, repository=repository)
-    for other in clashes.values_list("path", flat=True)[:1]:
-        if other.startswith(path + "/"):
+    found = Artifact.objects.filter(Q(path=path) | Q(path__startswith=path + "/") | Q(path__in=ancestors),
+                                    repository=repository).values_list("path", flat=True)
+    taken = False
+    for other in found[:2]:  # the path is unique: a second row, if any, is a clash
+        if other == path:
+            taken = True
+        elif other.startswith(path + "/"):
             raise Conflict(f"'{repository.key}/{path}' is a folder")
-        raise Conflict(f"a parent of '{repository.key}/{path}' is a file")
+        else:
+            raise Conflict(f"a parent of '{repository.key}/{path}' is a file")
+    return taken
 
 
 def artifact_delete(*, repository, path: str) -> int:
