@@ -42,7 +42,8 @@ def test_first_run_creates_the_fresh_install(settings):
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(settings.ADMIN_PASSWORD)
     assert SecuritySettings.load().anonymous_access
-    assert PeriodicTask.objects.filter(task="packages.collect_garbage", enabled=True).exists()
+    for task in ("packages.collect_garbage", "packages.complete_checksums", "docker.collect_garbage"):
+        assert PeriodicTask.objects.filter(task=task, enabled=True).exists(), task
 
 
 def test_running_again_changes_nothing(settings):

@@ -27,6 +27,7 @@ SCHEDULES = [
     # name, task, every (hours)
     ("Collect unreferenced blobs", "packages.collect_garbage", 4),
     ("Collect docker uploads and unused layers", "docker.collect_garbage", 4),
+    ("Complete blob checksums", "packages.complete_checksums", 1),
     ("Forget expired login failures", "security.prune_login_failures", 1),
     ("Refresh directory accounts", "security.sync_directory_users", 1),
     ("Delete old audit records", "audit.prune", 24),
