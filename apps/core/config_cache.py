@@ -3,7 +3,7 @@ repositories, the permission rules of a user, the users behind tokens, security 
 
 Whatever process on whatever node changes such a row also gives the one ConfigGeneration row a
 new random value, in the same transaction (``config_changed()``, called by the receivers of the
-apps that own the rows, see ``watch()``). A request reads that value on its first use of the
+apps that own the rows, see ``watch()``, and by ConfigQuerySet's bulk writes). A request reads that value on its first use of the
 cache and drops everything cached when it differs from the value the cache was filled under.
 A change is therefore seen by the very next request everywhere, for one small query per request
 instead of a query per lookup. Outside a request (Celery tasks, commands) nothing is cached.
@@ -15,6 +15,7 @@ import random
 import threading
 
 from django.core.signals import request_finished, request_started
+from django.db import models
 from django.db.models import signals
 
 from .db import fetch_one
@@ -79,6 +80,26 @@ def watch(*models) -> None:
         signals.post_save.connect(config_changed, sender=model, dispatch_uid=uid + ".save")
         signals.post_delete.connect(config_changed, sender=model, dispatch_uid=uid + ".delete")
         signals.m2m_changed.connect(_m2m_changed, sender=model, dispatch_uid=uid + ".m2m")
+
+
+class ConfigQuerySet(models.QuerySet):
+    """The manager of a watched model: writes that send no per-row signals (update,
+    bulk_create, bulk_update) invalidate the cache themselves."""
+
+    def update(self, **kwargs):
+        count = super().update(**kwargs)
+        config_changed()
+        return count
+
+    def bulk_create(self, *args, **kwargs):
+        created = super().bulk_create(*args, **kwargs)
+        config_changed()
+        return created
+
+    def bulk_update(self, *args, **kwargs):
+        count = super().bulk_update(*args, **kwargs)
+        config_changed()
+        return count
 
 
 def _m2m_changed(action: str, **_):

@@ -1,10 +1,14 @@
 from django.db import models
 
+from apps.core.config_cache import ConfigQuerySet
+
 from .keys import validate_repository_key
 
 
 class Repository(models.Model):
     """A local, remote or virtual repository of one package type."""
+
+    objects = ConfigQuerySet.as_manager()
 
     class RClass(models.TextChoices):
         LOCAL = "local"
@@ -73,6 +77,8 @@ class Repository(models.Model):
 
 class VirtualMember(models.Model):
     """One member of a virtual repository, at its place in the resolution order."""
+
+    objects = ConfigQuerySet.as_manager()
 
     virtual = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="memberships")
     member = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="+")

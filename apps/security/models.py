@@ -2,12 +2,16 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 
+from apps.core.config_cache import ConfigQuerySet
+
 ACTIONS = ("read", "annotate", "deploy", "delete", "manage")
 ANONYMOUS_USERNAME = "anonymous"
 
 
 class SecuritySettings(models.Model):
     """Instance-wide security settings (a single row)."""
+
+    objects = ConfigQuerySet.as_manager()
 
     anonymous_access = models.BooleanField(
         default=True,
@@ -26,6 +30,8 @@ class SecuritySettings(models.Model):
 
 class PermissionTarget(models.Model):
     """Which repositories and paths a set of users and groups may act on, and how."""
+
+    objects = ConfigQuerySet.as_manager()
 
     name = models.CharField(max_length=128, unique=True)
     repositories = models.ManyToManyField("repositories.Repository", blank=True,
@@ -46,6 +52,8 @@ class PermissionTarget(models.Model):
 
 class PermissionGrant(models.Model):
     """The actions one user or one group holds in a permission target."""
+
+    objects = ConfigQuerySet.as_manager()
 
     target = models.ForeignKey(PermissionTarget, on_delete=models.CASCADE, related_name="grants")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,

@@ -42,6 +42,10 @@ def test_cached_in_requests_until_configuration_changes_and_never_outside_one():
     assert _request(lambda: cached("k", load)) == [4]
     make_user("someone")  # a user saved is a configuration change
     assert _request(lambda: cached("k", load), lambda: cached("k", load)) == [5, 5]
+    make_repository("cfg-local")
+    assert _request(lambda: cached("k", load)) == [6]
+    Repository.objects.filter(key="cfg-local").update(offline=True)  # a bulk write sends no signal
+    assert _request(lambda: cached("k", load)) == [7]
 
 
 def _statuses(session, url, rounds=ROUNDS):
