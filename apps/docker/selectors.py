@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from apps.core.config_cache import cached_rows
 from apps.core.db import fetch_one, model_row
 from apps.packages.models import Artifact, Blob
+from apps.packages.selectors import artifact_find
 from apps.repositories.models import Repository
 from apps.repositories.selectors import repository_accepts, resolution_order
 from apps.security.authorization import authorize
@@ -79,8 +80,7 @@ def _bytes_match(digest: str, sha256: str) -> bool:
 
 
 def blob_find(repository: Repository, name: str, digest: Digest) -> Artifact | None:
-    artifact = (Artifact.objects.select_related("blob")
-                .filter(repository=repository, path=blob_path(name, digest)).first())
+    artifact = artifact_find(repository, blob_path(name, digest))
     return artifact if artifact is not None and _bytes_match(str(digest), artifact.blob.sha256) else None
 
 
