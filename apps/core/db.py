@@ -77,27 +77,29 @@ def model_columns(model, alias: str = "") -> str:
     return ", ".join(f"{alias}.{column}" for column in columns) if alias else ", ".join(columns)
 
 
-def model_from_row(model, values):
-    """A ``model`` instance from the values of ``model_columns(model)``, converted as the ORM
-    converts what this database returns."""
-    fields, _, converters = _row_reading(model, connection)
+def model_from_row(model, values, fields: tuple[str, ...] | None = None):
+    """A ``model`` instance from the values of ``model_columns(model)`` (or of the named
+    ``fields`` only, the others deferred), converted as the ORM converts what this database
+    returns."""
+    reading, _, converters = _row_reading(model, connection, fields)
     values = list(values)
     for index, column, field_converters in converters:
         for converter in field_converters:
             values[index] = converter(values[index], column, connection)
-    return model.from_db(connection.alias, [field.attname for field in fields], values)
+    return model.from_db(connection.alias, [field.attname for field in reading], values)
 
 
 _ROW_READING: dict = {}
 
 
-def _row_reading(model, conn):
-    """``model``'s concrete fields, their quoted columns, and the converters the ORM applies to
-    their values as read from this database (the same ones, in the same order, as its query
-    compiler)."""
-    reading = _ROW_READING.get((model, conn.vendor))
+def _row_reading(model, conn, names: tuple[str, ...] | None = None):
+    """``model``'s concrete fields (or those ``names``), their quoted columns, and the
+    converters the ORM applies to their values as read from this database (the same ones, in
+    the same order, as its query compiler)."""
+    reading = _ROW_READING.get((model, conn.vendor, names))
     if reading is None:
-        fields = list(model._meta.concrete_fields)
+        fields = ([model._meta.get_field(name) for name in names] if names
+                  else list(model._meta.concrete_fields))
         columns = [conn.ops.quote_name(field.column) for field in fields]
         converters = []
         for index, field in enumerate(fields):
@@ -105,5 +107,5 @@ def _row_reading(model, conn):
             found = conn.ops.get_db_converters(column) + column.get_db_converters(conn)
             if found:
                 converters.append((index, column, found))
-        reading = _ROW_READING[(model, conn.vendor)] = (fields, columns, converters)
+        reading = _ROW_READING[(model, conn.vendor, names)] = (fields, columns, converters)
     return reading

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.core.db import insert
+from apps.core.db import fetch_one, insert, model_from_row
 from apps.packages.selectors import artifact_find
 from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable, remote_file
@@ -123,21 +123,26 @@ def _variant(repository, sources, restricted: dict[int, str]) -> str:
 
 def _page_probe(repository, project: str, variant: str, sources) -> PypiPage | None:
     """The stored page (bodies deferred) with, in the same query, the current serial of the
-    project in each local source and the allow list. Written in SQL: on this path the ORM's
-    query compiler cost more than the database."""
+    project in each local source and the allow list, in one prepared statement (fetch_one): on
+    this path the ORM's query compiler and PostgreSQL's planner cost more than the lookup."""
     local_ids = [s.pk for s in sources if s.is_local]
     serials = "".join(f", (SELECT serial FROM {_PROJECTS} WHERE repository_id = %s AND name = %s)"
                       f" AS serial_{pk}" for pk in local_ids)
-    sql = (f"SELECT id, repository_id, project, variant, state, serial, etag, fresh_until, "
-           f"(SELECT remote_allowlist FROM {_POLICIES} WHERE repository_id = %s) AS probed_allowlist"
+    sql = (f"SELECT {', '.join(_PROBED)}, "
+           f"(SELECT remote_allowlist FROM {_POLICIES} WHERE repository_id = %s)"
            f"{serials} FROM {_PAGES} WHERE repository_id = %s AND project = %s AND variant = %s")
     params = [repository.pk, *[v for pk in local_ids for v in (pk, project)], repository.pk, project, variant]
-    page = next(iter(PypiPage.objects.raw(sql, params)), None)
-    if page is not None:
-        page.probed_serials = {pk: getattr(page, f"serial_{pk}") for pk in local_ids
-                               if getattr(page, f"serial_{pk}") is not None}
-        page.probed_allow = _allow_tag(page.probed_allowlist)
+    row = fetch_one(sql, params)
+    if row is None:
+        return None
+    page = model_from_row(PypiPage, row[:len(_PROBED)], _PROBED)
+    allowlist, *serials = row[len(_PROBED):]
+    page.probed_serials = {pk: serial for pk, serial in zip(local_ids, serials) if serial is not None}
+    page.probed_allow = _allow_tag(allowlist)
     return page
+
+
+_PROBED = ("id", "repository_id", "project", "variant", "state", "serial", "etag", "fresh_until")
 
 
 _PAGES = PypiPage._meta.db_table
