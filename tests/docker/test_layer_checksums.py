@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from apps.packages.models import Blob
@@ -15,7 +16,9 @@ from tests.factories.docker import push_blob, sha256
 from tests.storage.workers import CeleryProcess, empty_broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
-BROKER = "filesystem://"  # the embedded broker in the data dir the live server shares
+# The broker the live server queues on: it has the same environment (CI sets Redis; else the
+# embedded broker in the data dir they share).
+BROKER = settings.CELERY_BROKER_URL
 
 
 def push_chunked(session, base: str, image_name: str, data: bytes) -> int:
