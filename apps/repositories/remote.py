@@ -20,7 +20,7 @@ from datetime import timedelta
 import requests
 from django.utils import timezone
 
-from apps.core.db import insert
+from apps.core.db import fetch_one, insert, model_from_row, model_row
 from apps.core.errors import ApiError
 from apps.packages.selectors import artifact_find
 from apps.packages.services import ChecksumMismatch, artifact_deploy, blob_ingest
@@ -95,7 +95,7 @@ def remote_document(repository: Repository, key: str, url: str, *,
     ``stale_timeout`` caps how long a slow upstream is waited for when a cached copy could
     answer instead (clients have timeouts of their own).
     """
-    cached = RemoteDocument.objects.filter(repository=repository, key=key).first()
+    cached = model_row(RemoteDocument, _BY_KEY, [repository.pk, key])
     if cached is not None and not force and _fresh(repository, cached):
         return _as_document(cached)
     if repository.offline:
@@ -117,11 +117,23 @@ def remote_document_fetched(repository: Repository, key: str):
     """(fetched, fresh until) of the cached document under ``key`` while that copy (found or
     missed) is within its TTL; else None. Reads no body: lets callers that keep their own
     rendering of a document check it is current in one small query."""
-    cached = (RemoteDocument.objects.filter(repository=repository, key=key)
-              .only("status", "fetched").first())
+    cached = _document_state(repository, key)
     if cached is None or not _fresh(repository, cached):
         return None
     return cached.fetched, cached.fetched + timedelta(seconds=_ttl(repository, cached))
+
+
+# Every remote page, .metadata and file request reads these: prepared statements (fetch_one),
+# which skip the ORM's query compiler.
+_BY_KEY = 'repository_id = %s AND "key" = %s'
+_STATE = ("status", "fetched")
+
+
+def _document_state(repository: Repository, key: str) -> RemoteDocument | None:
+    """The cached document under ``key`` with only its status and fetch time (body deferred)."""
+    row = fetch_one(f"SELECT status, fetched FROM {RemoteDocument._meta.db_table} WHERE {_BY_KEY}",
+                    [repository.pk, key])
+    return None if row is None else model_from_row(RemoteDocument, row, _STATE)
 
 
 def _fresh(repository: Repository, cached: RemoteDocument) -> bool:
@@ -166,7 +178,7 @@ def _as_document(cached: RemoteDocument, stale: bool = False) -> Document | None
 
 def remote_missed(repository: Repository, path: str) -> bool:
     """Whether upstream answered 404 for this file within the missed-retrieval TTL."""
-    cached = RemoteDocument.objects.filter(repository=repository, key="file:" + path).first()
+    cached = _document_state(repository, "file:" + path)
     return cached is not None and cached.status == 404 and _fresh(repository, cached)
 
 
