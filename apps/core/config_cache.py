@@ -3,8 +3,9 @@ repositories, the permission rules of a user, the users behind tokens, security 
 
 Whatever process on whatever node changes such a row also gives the one ConfigGeneration row a
 new random value, in the same transaction (``config_changed()``, called by the receivers of the
-apps that own the rows, see ``watch()``, and by ConfigQuerySet's bulk writes). A request reads that value on its first use of the
-cache and drops everything cached when it differs from the value the cache was filled under.
+apps that own the rows, see ``watch()``, and by ConfigQuerySet's bulk writes). A request reads
+that value on its first use of the cache and drops everything cached when it differs from the
+value the cache was filled under.
 A change is therefore seen by the very next request everywhere, for one small query per request
 instead of a query per lookup. Outside a request (Celery tasks, commands) nothing is cached.
 
@@ -26,23 +27,24 @@ _SQL_GENERATION = f"SELECT value FROM {ConfigGeneration._meta.db_table} WHERE id
 _request = threading.local()
 _lock = threading.Lock()
 _entries: dict = {}
-_filled_under: list = [object()]  # the generation the entries belong to (never a real value)
+_filled_under: object = object()  # the generation the entries belong to (at first none)
 
 
 def cached(key, load):
     """``load()``, remembered under ``key`` until configuration changes."""
+    global _filled_under
     generation = _request_generation()
     if generation is _NOT_IN_REQUEST:
         return load()
     with _lock:
-        if _filled_under[0] != generation:
+        if _filled_under != generation:
             _entries.clear()
-            _filled_under[0] = generation
+            _filled_under = generation
         elif key in _entries:
             return _entries[key]
     value = load()
     with _lock:
-        if _filled_under[0] == generation:
+        if _filled_under == generation:
             _entries[key] = value
     return value
 

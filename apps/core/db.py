@@ -10,6 +10,7 @@ outlive rolled-back transactions and die with the connection. Other databases ge
 import hashlib
 import itertools
 import re
+from functools import lru_cache
 
 from django.db import IntegrityError, connection, transaction
 
@@ -38,17 +39,20 @@ def fetch_one(sql: str, params: list) -> tuple | None:
         if connection.vendor != "postgresql":
             cursor.execute(sql, params)
             return cursor.fetchone()
-        connection.ensure_connection()
-        name = "repomgr_" + hashlib.sha1(sql.encode()).hexdigest()[:16]
-        execute = f"EXECUTE {name}({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}"
+        name, prepare, execute = _statement(sql, len(params))
         prepared = _prepared_names()
-        if name not in prepared:
-            numbers = itertools.count(1)
-            body = _PARAM.sub(lambda _: f"${next(numbers)}", sql)
-            execute = f"PREPARE {name} AS {body}; {execute}"
-        cursor.execute(execute, params)
+        cursor.execute(execute if name in prepared else f"{prepare}; {execute}", params)
         prepared.add(name)
         return cursor.fetchone()
+
+
+@lru_cache(maxsize=512)
+def _statement(sql: str, count: int) -> tuple[str, str, str]:
+    """(name, PREPARE, EXECUTE) of ``sql`` with ``count`` parameters, worked out once."""
+    name = "repomgr_" + hashlib.sha1(sql.encode()).hexdigest()[:16]
+    numbers = itertools.count(1)
+    prepare = f"PREPARE {name} AS " + _PARAM.sub(lambda _: f"${next(numbers)}", sql)
+    return name, prepare, f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
 
 
 def _prepared_names() -> set[str]:
