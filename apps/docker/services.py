@@ -199,7 +199,7 @@ class _PartFile(File):
 
 def manifest_push(*, repository: Repository, name: str, reference: str, body: bytes,
                   content_type: str, tags: list[str] = (), username: str = "",
-                  check_blobs: bool = True, may_move_tags: bool = True) -> Manifest:
+                  check_blobs: bool = True, may_move_tags: bool) -> Manifest:
     """Store a manifest exactly as sent and point the tags at it.
 
     Raises ManifestInvalid, DigestInvalid, TagInvalid, ManifestBlobUnknown, and Denied when a
@@ -292,30 +292,32 @@ def manifest_delete(*, repository: Repository, name: str, reference: str) -> Non
 
 @transaction.atomic
 def image_promote(*, source: Repository, target: Repository, name: str, tag: str,
-                  target_name: str, target_tag: str, copy: bool, username: str = "") -> Manifest:
+                  target_name: str, target_tag: str, copy: bool, may_move_tags: bool,
+                  username: str = "") -> Manifest:
     """Copy (or move) ``name:tag`` of ``source`` to ``target_name:target_tag`` of ``target``:
     manifests and layers are linked there, no bytes are copied.
 
-    Raises ManifestUnknown, ManifestBlobUnknown (a layer the source lacks).
+    Raises ManifestUnknown, ManifestBlobUnknown (a layer the source lacks), Denied (the
+    target tag names another manifest and ``may_move_tags`` is false).
     """
     manifest = (Manifest.objects.filter(repository=source, name=name, tags__tag=check_tag(tag))
                 .select_related("artifact__blob").first())
     if manifest is None:
         raise ManifestUnknown(detail={"name": name, "tag": tag})
-    promoted = _promote(manifest, target, target_name, check_tag(target_tag), username)
+    promoted = _promote(manifest, target, target_name, check_tag(target_tag), username, may_move_tags)
     if not copy:
         manifest_delete(repository=source, name=name, reference=tag)
     return promoted
 
 
 def _promote(manifest: Manifest, target: Repository, target_name: str, tag: str | None,
-             username: str) -> Manifest:
+             username: str, may_move_tags: bool) -> Manifest:
     children = {m.digest: m for m in Manifest.objects.filter(
         repository=manifest.repository, name=manifest.name,
         digest__in=manifest.references.values("digest")).select_related("artifact__blob")}
     for reference in manifest.references.all():
         if reference.digest in children:
-            _promote(children[reference.digest], target, target_name, None, username)
+            _promote(children[reference.digest], target, target_name, None, username, may_move_tags)
             continue
         layer = selectors.blob_find(manifest.repository, manifest.name, parse_digest(reference.digest))
         if layer is not None:
@@ -324,7 +326,8 @@ def _promote(manifest: Manifest, target: Repository, target_name: str, tag: str 
     with blob_store().open(manifest.artifact.blob.sha256) as handle:
         body = handle.read()
     return manifest_push(repository=target, name=target_name, reference=tag or manifest.digest,
-                         body=body, content_type=manifest.media_type, username=username)
+                         body=body, content_type=manifest.media_type, username=username,
+                         may_move_tags=may_move_tags)
 
 
 # --- garbage collection ---------------------------------------------------------------------

@@ -118,7 +118,7 @@ def remote_manifest(repository: Repository, name: str, reference: str) -> select
         return current
     return selectors.StoredManifest.of(services.manifest_push(
         repository=repository, name=name, reference=reference, body=document.body,
-        content_type=document.content_type, check_blobs=False))
+        content_type=document.content_type, check_blobs=False, may_move_tags=True))  # the upstream's tag moved
 
 
 def remote_blob(repository: Repository, name: str, digest: Digest):

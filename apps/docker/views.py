@@ -405,7 +405,9 @@ class PromoteView(APIView):
                 require(request.user, "delete", source, folder)
             services.image_promote(source=source, target=target, name=name, tag=tag,
                                    target_name=target_name, target_tag=str(body.get("targetTag") or tag),
-                                   copy=copy, username=request.user.get_username())
+                                   copy=copy, username=request.user.get_username(),
+                                   may_move_tags=authorize(request.user, "delete", target,
+                                                           image_folder(target_name)))
         except RegistryError as exc:
             raise ApiError(f"{exc.code}: {exc.message}", status=exc.status) from None
         return JsonResponse({"message": "Promotion ended successfully"})

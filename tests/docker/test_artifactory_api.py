@@ -60,3 +60,24 @@ def test_promote_needs_permissions_and_a_tag(server, admin_http, http):
     assert missing.status_code == 404 and "MANIFEST_UNKNOWN" in missing.json()["errors"][0]["message"]
     assert admin_http.post(url, json={"tag": "1"}).status_code == 400
     assert admin_http.post(url, json={**body, "targetRepo": "docker-remote"}).status_code == 400
+
+
+def test_promoting_onto_an_existing_tag_of_another_image_needs_delete_on_the_target(server, admin_http, http):
+    make_repository("docker-prod", "local", "docker")
+    make_user("dev")
+    grant("dev", repositories=["docker-local", "docker-prod"], users={"dev": ["read", "deploy"]})
+    old, new = make_image(seed="old"), make_image(seed="new")
+    assert push_image(admin_http, server.url, "docker-prod/team/app", old, "release").status_code == 201
+    assert push_image(admin_http, server.url, "docker-local/team/app", new, "1").status_code == 201
+    url = f"{server.url}/api/docker/docker-local/v2/promote"
+    body = {"targetRepo": "docker-prod", "dockerRepository": "team/app", "tag": "1",
+            "targetTag": "release", "copy": True}
+    refused = http.post(url, json=body, auth=("dev", "secret-pass"))
+    assert refused.status_code == 403, refused.text
+    release = f"{server.url}/v2/docker-prod/team/app/manifests/release"
+    assert admin_http.get(release, headers={"Accept": OCI_MANIFEST}).content == old.manifest
+    # A new tag is a deploy, not an overwrite; with delete on the target the tag may move.
+    assert http.post(url, json={**body, "targetTag": "next"}, auth=("dev", "secret-pass")).status_code == 200
+    grant("dev-delete", repositories=["docker-prod"], users={"dev": ["delete"]})
+    assert http.post(url, json=body, auth=("dev", "secret-pass")).status_code == 200
+    assert admin_http.get(release, headers={"Accept": OCI_MANIFEST}).content == new.manifest

@@ -153,7 +153,7 @@ def _cache(repo_key: str, image_name: str):
         services.blob_push(repository=repository, name=image_name, digest=parse_digest(sha256(blob)),
                            stream=io.BytesIO(blob), length=len(blob))
     services.manifest_push(repository=repository, name=image_name, reference="1.0", body=image.manifest,
-                           content_type=OCI_MANIFEST)
+                           content_type=OCI_MANIFEST, may_move_tags=True)
     return image
 
 
