@@ -152,13 +152,16 @@ class FileView(PypiView):
     def get(self, request, repo_key: str, project: str, filename: str):
         repository = pypi_repository(repo_key)
         name = normalize(project)
+        if not valid_project_name(project):  # never asked of an upstream, never cached
+            unreadable(request.user, repository, f"{name}/{filename}")
         if filename.endswith(".metadata"):
             return self._metadata(request, repository, name, filename[: -len(".metadata")])
         resolved = file_resolve(request.user, repository, name, filename)
         if resolved is None:
             unreadable(request.user, repository, f"{name}/{filename}")
         if not isinstance(resolved.result, Artifact):
-            return live_response(HeldBackStream(resolved.result), filename, "application/octet-stream")
+            # Download and Follower hold the last chunk back until the file is verified.
+            return live_response(resolved.result, filename, "application/octet-stream")
         if request.method == "GET":
             artifact_record_download(resolved.result)
         return artifact_response(request, resolved.result, content_type="application/octet-stream")
@@ -178,28 +181,6 @@ class FileView(PypiView):
             metadata, content_type="application/octet-stream")
         response["ETag"] = etag
         return response
-
-
-class HeldBackStream:
-    """A live upstream download whose last chunk is sent only once the whole file verified
-    against the upstream's hash: a client never receives a complete file that failed."""
-
-    def __init__(self, download):
-        self.download, self.size = download, download.size
-
-    def __iter__(self):
-        held = None
-        for chunk in self.download:
-            if held is not None:
-                yield held
-            held = chunk
-        if held is not None:  # reached only when the download was verified and stored
-            yield held
-
-    def close(self) -> None:
-        close = getattr(self.download, "close", None)
-        if close is not None:
-            close()
 
 
 class UploadView(PypiView):

@@ -153,3 +153,21 @@ def test_client_leaving_half_way_through_a_2gb_upload(server, tmp_path, assert_n
             sock.sendall(chunk)
     assert requests.get(f"{server.url}/api/system/ping").status_code == 200
     assert_nothing_stored()
+
+
+def test_a_file_request_under_an_invalid_project_name_never_reaches_the_upstream(server, http):
+    from apps.repositories.models import RemoteDocument
+    from tests.factories import make_repository
+    from tests.pypi.upstream import StaticIndex
+
+    upstream = StaticIndex().start()
+    try:
+        make_repository("bad-names", "remote", "pypi", url=upstream.url)
+        for project in ("-lead", "trail-", "a b", "%2e%2e"):
+            for suffix in ("", ".metadata"):
+                url = f"{server.url}/api/pypi/bad-names/packages/{project}/pkg-1.0-py3-none-any.whl{suffix}"
+                assert http.get(url).status_code == 404, (project, suffix)
+        assert not upstream.hits
+        assert not RemoteDocument.objects.exists()
+    finally:
+        upstream.stop()
