@@ -83,11 +83,11 @@ def remote_project_index(repository, project: str) -> UpstreamIndex | None:
 
 def remote_project_file(repository, project: str, filename: str) -> UpstreamFile | None:
     """What the upstream's page of ``project`` says of ``filename`` (cached as for
-    remote_project_index), or None when it does not list it. Finds the one entry without
-    building the whole index: a file request of a 2,000-file project parses one filename,
-    not 2,000. Raises UpstreamUnavailable as remote_project_index does."""
+    remote_project_index), or None when it does not list it. Builds the one entry it needs,
+    not an UpstreamFile (with its parsed filename) for every entry of the page. Raises
+    UpstreamUnavailable as remote_project_index does."""
     document, url = _project_document(repository, project)
-    if document is None or not filename or "/" in filename:
+    if document is None or not filename:
         return None
     for entry in parse_project_page(document.body, document.content_type, url):
         if entry["filename"] == filename:

@@ -23,7 +23,7 @@ def resolution_order(virtual: Repository) -> list[Repository]:
     cached = getattr(virtual, "_resolution_order", None)
     if cached is not None:
         return cached
-    return _order(virtual, _members_of)
+    return _order(virtual, members_of)
 
 
 def resolution_orders_load(repositories) -> None:
@@ -44,7 +44,8 @@ def _order(virtual: Repository, members_of) -> list[Repository]:
     return virtual._resolution_order
 
 
-def _members_of(virtual: Repository) -> list[Repository]:
+def members_of(virtual: Repository) -> list[Repository]:
+    """The direct members of a virtual repository, in order."""
     return cached_rows(("virtual members", virtual.pk), lambda: [
         m.member for m in VirtualMember.objects.filter(virtual=virtual).select_related("member")])
 

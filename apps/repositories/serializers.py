@@ -5,6 +5,7 @@ from rest_framework import serializers
 from . import rules
 from .keys import validate_repository_key
 from .models import Repository, VirtualMember
+from .selectors import members_of
 
 
 class RepositoryKeyField(serializers.SlugRelatedField):
@@ -71,8 +72,7 @@ class RepositoryConfigSerializer(serializers.Serializer):
         if deployment is not None:  # only then are the members needed
             known_members = attrs.get("members")
             if known_members is None and instance is not None:
-                known_members = [m.member for m in
-                                 VirtualMember.objects.filter(virtual=instance).select_related("member")]
+                known_members = members_of(instance)
             self._raise(rules.deployment_problems(rclass=rclass, deployment=deployment,
                                                   members=known_members or []))
         return attrs
