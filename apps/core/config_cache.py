@@ -74,19 +74,25 @@ def config_changed(**_signal_arguments) -> None:
         ConfigGeneration.objects.update_or_create(pk=1, defaults={"value": value})
 
 
-def watch(*models) -> None:
+def watch(*models, ignoring: frozenset[str] = frozenset()) -> None:
     """Call config_changed() whenever a row of one of ``models`` is saved or deleted, and when
-    the rows of a many-to-many relation (pass its ``through`` model) are added or removed."""
+    the rows of a many-to-many relation (pass its ``through`` model) are added or removed. A
+    save of nothing but fields in ``ignoring`` (its ``update_fields``) changes nothing cached."""
+
+    def saved(update_fields=None, **_):
+        if update_fields is None or not set(update_fields) <= ignoring:
+            config_changed()
+
     for model in models:
         uid = f"config_cache.{model._meta.label}"
-        signals.post_save.connect(config_changed, sender=model, dispatch_uid=uid + ".save")
+        signals.post_save.connect(saved, sender=model, weak=False, dispatch_uid=uid + ".save")
         signals.post_delete.connect(config_changed, sender=model, dispatch_uid=uid + ".delete")
         signals.m2m_changed.connect(_m2m_changed, sender=model, dispatch_uid=uid + ".m2m")
 
 
 class ConfigQuerySet(models.QuerySet):
-    """The manager of a watched model: writes that send no per-row signals (update,
-    bulk_create, bulk_update) invalidate the cache themselves."""
+    """The manager of a watched model: writes that send no per-row signals (update, and so
+    bulk_update; bulk_create) invalidate the cache themselves."""
 
     def update(self, **kwargs):
         count = super().update(**kwargs)
@@ -97,11 +103,6 @@ class ConfigQuerySet(models.QuerySet):
         created = super().bulk_create(*args, **kwargs)
         config_changed()
         return created
-
-    def bulk_update(self, *args, **kwargs):
-        count = super().bulk_update(*args, **kwargs)
-        config_changed()
-        return count
 
 
 def _m2m_changed(action: str, **_):

@@ -15,7 +15,8 @@ class SecurityConfig(AppConfig):
         # What authorize() and authentication read on every request (cached per process).
         user_model = get_user_model()
         watch(SecuritySettings, PermissionTarget, PermissionGrant, PermissionTarget.repositories.through,
-              user_model, Group, user_model.groups.through)
+              Group, user_model.groups.through)
+        watch(user_model, ignoring=frozenset({"last_login"}))  # a login is no change
 
         from django.contrib.auth.signals import user_login_failed
 

@@ -40,8 +40,10 @@ def test_cached_in_requests_until_configuration_changes_and_never_outside_one():
     assert [cached("k", load), cached("k", load)] == [2, 3]  # outside a request: always loaded
     config_changed()
     assert _request(lambda: cached("k", load)) == [4]
-    make_user("someone")  # a user saved is a configuration change
+    someone = make_user("someone")  # a user saved is a configuration change
     assert _request(lambda: cached("k", load), lambda: cached("k", load)) == [5, 5]
+    someone.save(update_fields=["last_login"])  # as every login does: not a change
+    assert _request(lambda: cached("k", load)) == [5]
     make_repository("cfg-local")
     assert _request(lambda: cached("k", load)) == [6]
     Repository.objects.filter(key="cfg-local").update(offline=True)  # a bulk write sends no signal
