@@ -1,5 +1,6 @@
 """A per-process cache of what nearly every request reads and an administrator rarely changes:
-repositories, the permission rules of a user, the users behind tokens, security settings.
+repositories, the permission rules of a user (and the security settings they depend on), the
+users behind registry tokens and remembered passwords.
 
 Whatever process on whatever node changes such a row also gives the one ConfigGeneration row a
 new random value, in the same transaction (``config_changed()``, called by the receivers of the
