@@ -145,9 +145,11 @@ def _assembled(session: UploadSession) -> File:
             with store.open_part(upload_id, index) as part:
                 while chunk := part.read(CHUNK):
                     spool.write(chunk)
-    except FileNotFoundError:
+    except BaseException as exc:  # the spool's file and hashing thread go with it
         spool.close()
-        raise BlobUploadUnknown("a part of the upload is missing") from None
+        if isinstance(exc, FileNotFoundError):
+            raise BlobUploadUnknown("a part of the upload is missing") from None
+        raise
     return spool.finish()
 
 

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.core.db import fetch_one, insert
+from apps.core.db import fetch_one, insert, model_from_row
 from apps.core.errors import Conflict, NotFound
 
 from .models import Artifact, Blob, Property
@@ -66,10 +66,10 @@ def _blob_touch(sha256: str, known: dict[str, str]) -> Blob | None:
     row = fetch_one(f"UPDATE {quote(Blob._meta.db_table)} SET {quote('touched')} = %s{fill} "
                     f"WHERE {quote('sha256')} = %s RETURNING {', '.join(map(quote, _TOUCHED))}",
                     [timezone.now(), *known.values(), sha256])
-    return None if row is None else Blob.from_db(connection.alias, _TOUCHED, row)
+    return None if row is None else model_from_row(Blob, row, _TOUCHED)
 
 
-_TOUCHED = ["id", "sha256", "sha1", "md5", "size"]  # what callers use; the dates load if asked
+_TOUCHED = ("id", "sha256", "sha1", "md5", "size")  # what callers use; the dates load if asked
 
 
 def _complete_checksums_later(blob_id: int) -> None:

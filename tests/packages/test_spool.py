@@ -44,9 +44,11 @@ def test_a_reused_buffer_is_hashed_as_it_was_when_written(settings):
 def test_closing_midway_stops_the_hashing(settings):
     spool = Spool()
     spool.write(os.urandom(2 * 1024 * 1024))
-    path = spool.temporary_file_path()
+    path, threads = spool.temporary_file_path(), [h._thread for h in spool._hashing]
+    assert threads and all(thread.name == "spool-hashing" for thread in threads)
     spool.close()
     assert not os.path.exists(path)
+    assert not any(thread.is_alive() for thread in threads)
 
 
 @pytest.mark.parametrize("sizes", [[10, 20], [1024 * 1024] * 3])
