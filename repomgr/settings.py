@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Runs a reading request again if the configuration it took from the cache had changed.
+    "apps.core.config_cache.ConfigurationCheckMiddleware",
     # Django's session, user and message middleware, standing aside for protocol requests
     # without a session cookie (apps/core/middleware.py).
     "apps.core.middleware.SessionMiddleware",

@@ -4,15 +4,26 @@ users behind registry tokens and remembered passwords.
 
 Whatever process on whatever node changes such a row also gives the one ConfigGeneration row a
 new random value, in the same transaction (``config_changed()``, called by the receivers of the
-apps that own the rows, see ``watch()``, and by ConfigQuerySet's bulk writes). A request reads
-that value on its first use of the cache and drops everything cached when it differs from the
-value the cache was filled under.
-A change is therefore seen by the very next request everywhere, for one small query per request
-instead of a query per lookup. Outside a request (Celery tasks, commands) nothing is cached.
+apps that own the rows, see ``watch()``, and by ConfigQuerySet's bulk writes). Entries belong to
+the generation they were filled under; a request learns the current one from the database and
+is answered only if what it took from the cache belongs to it. So a change is seen by the very
+next request everywhere, and nothing is cached outside a request (Celery tasks, commands).
+
+Learning the generation costs a round trip, so a request reading (GET, HEAD, OPTIONS) does not
+wait for it: it uses the cache as it stands, and the generation is read along with its first
+hot-path query (``apps.core.db.fetch_one``), or by one query when its view is done.
+``ConfigurationCheckMiddleware`` lets the response go only if the entries the request used
+belong to that generation; if not, it discards the response and runs the request again on a
+fresh cache. A run that learns of a change midway stops there (ConfigurationChanged), and one
+about to ask an upstream learns the generation first (``confirm()``), so that an outdated
+configuration never reaches outside the process (a repository just taken offline is not
+asked upstream). Any other method reads the generation before its view runs, so a write never
+acts on an outdated configuration.
 
 Values are shared between threads: cache immutable things, or copy on the way out.
 """
 
+import itertools
 import random
 import threading
 
@@ -20,33 +31,63 @@ from django.core.signals import request_finished, request_started
 from django.db import models
 from django.db.models import signals
 
-from .db import fetch_one
+from .db import fetch_one, read_along
+from .errors import ApiError
 from .models import ConfigGeneration
 
 _SQL_GENERATION = f"SELECT value FROM {ConfigGeneration._meta.db_table} WHERE id = 1"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+_UNKNOWN = object()
 _request = threading.local()
 _lock = threading.Lock()
 _entries: dict = {}
-_filled_under: object = object()  # the generation the entries belong to (at first none)
+# The generation the entries belong to (at first none), and the order in which it was read
+# from the database: a request that read an older generation never takes the cache back to it.
+_filled_under: object = _UNKNOWN
+_filled_reading = -1
+_readings = itertools.count()
+
+
+class ConfigurationChanged(ApiError):
+    """The configuration changed since the cache entries this request used: the request stops
+    and ConfigurationCheckMiddleware runs it again (no client sees this answer)."""
+
+    status = 503
+
+    def __init__(self):
+        super().__init__("the configuration changed during the request; try again")
+
+
+def confirm() -> None:
+    """Before a request acts outside the process (asks an upstream): make sure the
+    configuration it used is current. Raises ConfigurationChanged."""
+    state = getattr(_request, "state", None)
+    if state is not None and state.generation is _UNKNOWN:
+        _read_generation(state)
+        _stop_if_outdated(state)
 
 
 def cached(key, load):
     """``load()``, remembered under ``key`` until configuration changes."""
-    global _filled_under
-    generation = _request_generation()
-    if generation is _NOT_IN_REQUEST:
+    state = getattr(_request, "state", None)
+    if state is None:
         return load()
+    state.consulted = True
     with _lock:
-        if _filled_under != generation:
-            _entries.clear()
-            _filled_under = generation
-        elif key in _entries:
+        _adopt(state)
+        filled_under = _filled_under
+        usable = (filled_under is not _UNKNOWN and state.generation in (_UNKNOWN, filled_under)
+                  and state.used in (_UNKNOWN, filled_under))
+        if usable and key in _entries:
+            state.used = filled_under
             return _entries[key]
-    value = load()
+    value = load()  # read now: as current as the database, whatever the cache holds
     with _lock:
-        if _filled_under == generation:
-            _entries[key] = value
+        # Kept only if nothing was learnt meanwhile: an entry filled under a generation was
+        # read after that generation was (a value read earlier could be older than it).
+        if usable and _filled_under is filled_under and state.generation in (_UNKNOWN, filled_under):
+            _entries.setdefault(key, value)
     return value
 
 
@@ -111,26 +152,94 @@ def _m2m_changed(action: str, **_):
         config_changed()
 
 
-_NOT_IN_REQUEST = object()
+class _RequestState:
+    """What the current request knows: the generation it read from the database (and when,
+    in _readings' order), whether it consulted the cache, and the generation of the entries
+    it took from it."""
+
+    def __init__(self, generation=_UNKNOWN, reading=-1):
+        self.generation, self.reading = generation, reading
+        self.consulted, self.used = False, _UNKNOWN
 
 
-def _request_generation():
-    if not getattr(_request, "active", False):
-        return _NOT_IN_REQUEST
-    if _request.generation is _NOT_IN_REQUEST:
-        row = fetch_one(_SQL_GENERATION, [])
-        _request.generation = row[0] if row else None
-    return _request.generation
+def _adopt(state: _RequestState) -> None:
+    """Under _lock: a request that read a newer generation than the entries belong to starts
+    the cache afresh under it."""
+    global _filled_under, _filled_reading
+    if state.generation is not _UNKNOWN and state.generation != _filled_under and state.reading > _filled_reading:
+        _entries.clear()
+        _filled_under, _filled_reading = state.generation, state.reading
+
+
+def _read_generation(state: _RequestState) -> None:
+    row = fetch_one(_SQL_GENERATION, [])
+    _received(row[0] if row else None, state)
+
+
+def _received(value, state: _RequestState) -> None:
+    with _lock:
+        state.generation, state.reading = value, next(_readings)
+        _adopt(state)
+
+
+def _stop_if_outdated(state: _RequestState) -> None:
+    if state.used is not _UNKNOWN and state.used != state.generation:
+        raise ConfigurationChanged()
+
+
+# fetch_one reads the generation along with a request's first query, when it is not known yet.
+def _wanted() -> bool:
+    state = getattr(_request, "state", None)
+    return state is not None and state.generation is _UNKNOWN
+
+
+def _received_along(value) -> None:
+    state = _request.state
+    _received(value, state)
+    _stop_if_outdated(state)
+
+
+def _current(state: _RequestState) -> bool:
+    """Whether what the request took from the cache belongs to the current generation. A
+    request that consulted the cache learns the generation in any case, so that the cache is
+    filled under it for the requests that follow."""
+    if not state.consulted:
+        return True
+    if state.generation is _UNKNOWN:
+        _read_generation(state)
+    return state.used is _UNKNOWN or state.generation == state.used
+
+
+class ConfigurationCheckMiddleware:
+    """Lets a reading request's response go only once the configuration it used is known to
+    be current (else runs the request again); has any other request read the generation first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        state = getattr(_request, "state", None)
+        if state is None:
+            return self.get_response(request)
+        if request.method not in _SAFE_METHODS:
+            _read_generation(state)
+            return self.get_response(request)
+        response = self.get_response(request)
+        if _current(state):
+            return response
+        response.close()  # ends the request's state (request_finished)
+        _request.state = _RequestState(state.generation, state.reading)
+        return self.get_response(request)
 
 
 def _request_began(**_):
-    _request.active = True
-    _request.generation = _NOT_IN_REQUEST
+    _request.state = _RequestState()
 
 
 def _request_ended(**_):
-    _request.active = False
+    _request.state = None
 
 
+read_along(_SQL_GENERATION, _wanted, _received_along)
 request_started.connect(_request_began, dispatch_uid="config_cache.request_started")
 request_finished.connect(_request_ended, dispatch_uid="config_cache.request_finished")

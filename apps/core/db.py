@@ -33,8 +33,42 @@ def insert(instance) -> bool:
     return True
 
 
+# A value to be read in the same round trip as the next query of ``fetch_one``, while its
+# reader wants it: (its SELECT, wanted(), received(value)). config_cache reads the configuration
+# generation this way.
+_along: tuple | None = None
+
+
+def read_along(sql: str, wanted, received) -> None:
+    """Have ``fetch_one`` also read the one value ``sql`` selects whenever ``wanted()``, and
+    hand it to ``received(value)``."""
+    global _along
+    _along = (sql, wanted, received)
+
+
 def fetch_one(sql: str, params: list) -> tuple | None:
     """The first row of ``sql`` (``%s`` placeholders), prepared on PostgreSQL."""
+    if _along is not None and sql != _along[0] and _along[1]():
+        riding = _riding(sql, _along[0])
+        if riding is not None:
+            row = _fetch(riding, params)
+            _along[2](row[0])
+            return None if row[1] is None else row[2:]
+    return _fetch(sql, params)
+
+
+@lru_cache(maxsize=512)
+def _riding(sql: str, along: str) -> str | None:
+    """``sql`` made to return one row in any case: the value of ``along``, then 1 if ``sql``
+    found a row (else NULL), then that row's columns. None when ``sql`` is not a SELECT (an
+    UPDATE ... RETURNING cannot be nested)."""
+    if sql.lstrip()[:6].upper() != "SELECT":
+        return None
+    return (f"SELECT ({along}), q_.* FROM (SELECT 1) AS one_ LEFT JOIN"
+            f" (SELECT 1 AS found_, inner_.* FROM ({sql}) AS inner_) AS q_ ON TRUE")
+
+
+def _fetch(sql: str, params: list) -> tuple | None:
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.execute(sql, params)

@@ -20,6 +20,7 @@ from datetime import timedelta
 import requests
 from django.utils import timezone
 
+from apps.core import config_cache
 from apps.core.db import fetch_one, insert, model_from_row, model_row
 from apps.core.errors import ApiError
 from apps.packages.selectors import artifact_find
@@ -60,6 +61,7 @@ def upstream_get(repository: Repository, url: str, *, stream: bool = False,
     ``auth`` (a requests auth object) replaces plain Basic credentials, for upstreams with
     their own dance (a Docker registry's bearer tokens). ``timeout`` replaces the
     repository's socket timeout."""
+    config_cache.confirm()  # the repository as it is configured now, not as cached
     if auth is None and repository.username:
         auth = (repository.username, repository.password)
     try:

@@ -3,9 +3,15 @@ every server process, never later."""
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.signals import request_finished, request_started
+from django.core.handlers.exception import convert_exception_to_response
+from django.core.signals import request_started
+from django.db import connection
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
-from apps.core.config_cache import cached, config_changed
+from apps.core.config_cache import ConfigurationCheckMiddleware, cached, config_changed, confirm
+from apps.core.db import fetch_one
 from apps.repositories.models import Repository
 from apps.repositories.services import repository_update
 from tests.factories import grant, make_repository, make_user
@@ -25,29 +31,67 @@ class Loads:
         return self.count
 
 
-def _request(*calls):
+def _request(*calls, method="GET"):
+    """Runs ``calls`` as the view of one request, through ConfigurationCheckMiddleware as the
+    server does: what the answered run returned, and how many times the view ran."""
+    runs = []
+
+    def view(request):
+        runs.append([])
+        runs[-1].extend(call() for call in calls)
+        return HttpResponse()
+
     request_started.send(sender=None)
-    try:
-        return [call() for call in calls]
-    finally:
-        request_finished.send(sender=None)
+    # As the server's stack does, an exception becomes a response before the middleware sees it.
+    ConfigurationCheckMiddleware(convert_exception_to_response(view))(RequestFactory().generic(method, "/")).close()
+    return runs[-1], len(runs)
 
 
 def test_cached_in_requests_until_configuration_changes_and_never_outside_one():
     load = Loads()
-    assert _request(lambda: cached("k", load), lambda: cached("k", load)) == [1, 1]
-    assert _request(lambda: cached("k", load)) == [1]
-    assert [cached("k", load), cached("k", load)] == [2, 3]  # outside a request: always loaded
+    k = lambda: cached("k", load)  # noqa: E731
+    _request(k)
+    _request(k)  # whatever the process held before, the cache is current from here
+    (value,), runs = _request(k)
+    assert runs == 1 and _request(k, k) == ([value, value], 1)
+    assert [cached("k", load), cached("k", load)] == [value + 1, value + 2]  # outside a request: always loaded
+
+    # A change: the next reading request took the old entry, learnt the new generation when
+    # its view was done, and ran again on a fresh cache. The one after finds it filled.
     config_changed()
-    assert _request(lambda: cached("k", load)) == [4]
+    assert _request(k) == ([value + 3], 2)
+    assert _request(k) == ([value + 3], 1)
+    # A write reads the generation first and runs once.
+    config_changed()
+    assert _request(k, method="POST") == ([value + 4], 1)
+    # A request whose first query reads the generation along (fetch_one) learns of the change
+    # before it touches the cache: one statement, one run.
+    config_changed()
+    with CaptureQueriesContext(connection) as captured:
+        assert _request(lambda: fetch_one("SELECT 1", []), k) == ([(1,), value + 5], 1)
+    assert len(captured.captured_queries) == 1
+
     someone = make_user("someone")  # a user saved is a configuration change
-    assert _request(lambda: cached("k", load), lambda: cached("k", load)) == [5, 5]
+    assert _request(k, k)[0] == [value + 6] * 2
     someone.save(update_fields=["last_login"])  # as every login does: not a change
-    assert _request(lambda: cached("k", load)) == [5]
+    assert _request(k) == ([value + 6], 1)
     make_repository("cfg-local")
-    assert _request(lambda: cached("k", load)) == [6]
+    assert _request(k)[0] == [value + 7]
     Repository.objects.filter(key="cfg-local").update(offline=True)  # a bulk write sends no signal
-    assert _request(lambda: cached("k", load)) == [7]
+    assert _request(k)[0] == [value + 8]
+
+    # A run about to act outside the process (ask an upstream) learns of a change first, and
+    # stops there: only the run on the current configuration got to act.
+    acted = []
+
+    def ask_upstream():
+        confirm()
+        acted.append(cached("k", load))
+        return "asked"
+
+    config_changed()
+    assert _request(k, ask_upstream) == ([value + 9, "asked"], 2)
+    assert acted == [value + 9]
 
 
 def _statuses(session, url, rounds=ROUNDS):

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.core.db import fetch_one, model_row
 
@@ -45,3 +46,26 @@ def test_statement_is_prepared_once_per_session_and_again_after_a_reconnect():
     connection.close()  # a new session knows no statements: prepared again on first use
     assert fetch_one(SQL, ["fred"]) == ("fred", True)
     assert _prepared_count() == 1
+
+
+def test_a_value_read_along_leaves_the_answers_as_they_were():
+    """What config_cache reads along with a request's first query (read_along): the same rows,
+    None when nothing matches, in one statement; a statement that is not a SELECT alone."""
+    from apps.core import db
+
+    get_user_model().objects.create_user("fred", password="x", is_active=True)
+    received = []
+    saved = db._along
+    db.read_along("SELECT 41 + 1", lambda: True, received.append)
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            assert fetch_one(SQL, ["fred"]) == ("fred", True)
+            assert fetch_one(SQL, ["nobody"]) is None
+            assert model_row(get_user_model(), "username = %s", ["fred"]).username == "fred"
+        assert received == [42, 42, 42] and len(captured.captured_queries) == 3
+        assert fetch_one("UPDATE auth_user SET is_active = %s WHERE username = %s RETURNING username",
+                         [False, "fred"]) == ("fred",)
+        assert received == [42, 42, 42]
+    finally:
+        db._along = saved
+    assert fetch_one(SQL, ["fred"]) == ("fred", False)
