@@ -11,6 +11,7 @@ import hmac
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 
 import jwt
@@ -36,8 +37,13 @@ _ALGORITHM = "HS256"
 
 
 def _signing_key() -> bytes:
+    return _derived_key(settings.SECRET_KEY)
+
+
+@lru_cache(maxsize=4)
+def _derived_key(secret: str) -> bytes:
     # A key of its own, derived from the secret key, so a token can never pass as anything else.
-    return hmac.new(settings.SECRET_KEY.encode(), b"repomgr docker tokens", hashlib.sha256).digest()
+    return hmac.new(secret.encode(), b"repomgr docker tokens", hashlib.sha256).digest()
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,6 @@ def _compiled(patterns: tuple[str, ...]):
     return glob.compile(list(patterns), flags=_FLAGS) if patterns else None
 
 
-def matches_any(path: str, patterns: tuple[str, ...]) -> bool:
-    matcher = _compiled(patterns)
-    return bool(matcher and matcher.match(path))
-
-
 def path_allowed(path: str, includes: str, excludes: str) -> bool:
     """True when ``path`` matches an include pattern and no exclude pattern.
 
@@ -29,5 +24,11 @@ def path_allowed(path: str, includes: str, excludes: str) -> bool:
     """
     if not path:
         return True
-    include = split_patterns(includes) or ("**",)
-    return matches_any(path, include) and not matches_any(path, split_patterns(excludes))
+    include, exclude = _matchers(includes, excludes)
+    return bool(include.match(path)) and not (exclude and exclude.match(path))
+
+
+@lru_cache(maxsize=4096)
+def _matchers(includes: str, excludes: str):
+    # Asked on every request with the same few pattern texts: split and compiled once each.
+    return _compiled(split_patterns(includes) or ("**",)), _compiled(split_patterns(excludes))
