@@ -39,7 +39,8 @@ def access_queries(repo_key: str) -> int:
         ConfigurationCheckMiddleware(view)(RequestFactory().get("/")).close()
         return counts[-1]
 
-    one_request()
+    one_request()  # learns the configuration generation
+    one_request()  # fills the cache under it
     warm = one_request()
     # None: repository, rules and settings come from the cache, and the configuration
     # generation is read along with the request's first query of its own (or at its end).
