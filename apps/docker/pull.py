@@ -6,6 +6,7 @@ import logging
 from django.http import HttpResponse, StreamingHttpResponse
 
 from apps.core.http import serve_file
+from apps.core.kept import Kept
 from apps.packages.models import Artifact
 from apps.packages.storage import blob_store
 from apps.repositories.models import Repository
@@ -25,23 +26,15 @@ def manifest_resolve(user, repository: Repository, name: str, reference: str) ->
                   lambda local: selectors.manifest_find(local, name, reference))
 
 
-# Manifest documents are small, read on every pull and named by their content: each process
-# keeps the ones it served last (bounded by count and size) instead of reading the store again.
-_MANIFESTS_KEPT = 512
-_MANIFEST_KEPT_MAX = 64 * 1024
-_manifests: dict[str, bytes] = {}
+# Manifest documents are small and read on every pull: kept instead of read from the store.
+_manifests = Kept(count=512, largest=64 * 1024)
 
 
 def manifest_bytes(manifest: StoredManifest) -> bytes:
-    content = _manifests.get(manifest.sha256)
-    if content is None:
+    def read() -> bytes:
         with blob_store().open(manifest.sha256) as handle:
-            content = handle.read()
-        if len(content) <= _MANIFEST_KEPT_MAX:
-            if len(_manifests) >= _MANIFESTS_KEPT:
-                _manifests.clear()
-            _manifests[manifest.sha256] = content
-    return content
+            return handle.read()
+    return _manifests.get(manifest.sha256, read)
 
 
 def blob_resolve(user, repository: Repository, name: str, digest: Digest):

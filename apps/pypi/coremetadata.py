@@ -6,6 +6,7 @@ import hashlib
 import shutil
 import tempfile
 
+from apps.core.kept import Kept
 from apps.packages.models import Artifact
 from apps.packages.selectors import artifact_find
 from apps.packages.storage import blob_store
@@ -64,12 +65,23 @@ def _complete(resolved) -> Artifact:
     return artifact
 
 
+# Every install of a cached remote wheel asks for its metadata: read from the wheel once.
+_extracted = Kept(count=1024, largest=256 * 1024)
+
+
 def _extract(artifact: Artifact, filename: str) -> bytes | None:
-    with blob_store().open(artifact.blob.sha256) as handle, tempfile.TemporaryFile() as local:
-        if not hasattr(handle, "tell"):  # object storage: zipfile needs a seekable file
+    def read() -> bytes | None:
+        with blob_store().open(artifact.blob.sha256) as handle:
+            return _read(handle, filename)
+    return _extracted.get((artifact.blob.sha256, filename), read)
+
+
+def _read(handle, filename: str) -> bytes | None:
+    if not hasattr(handle, "tell"):  # object storage: zipfile needs a seekable file
+        with tempfile.TemporaryFile() as local:
             shutil.copyfileobj(handle, local)
-            handle = local
-        try:
-            return read_core_metadata(handle, filename)
-        except InvalidDistribution:
-            return None
+            return _read(local, filename)
+    try:
+        return read_core_metadata(handle, filename)
+    except InvalidDistribution:
+        return None
