@@ -23,6 +23,7 @@ acts on an outdated configuration.
 Values are shared between threads: cache immutable things, or copy on the way out.
 """
 
+import copy
 import itertools
 import random
 import threading
@@ -63,8 +64,9 @@ def confirm() -> None:
     """Before a request acts outside the process (asks an upstream): make sure the
     configuration it used is current. Raises ConfigurationChanged."""
     state = getattr(_request, "state", None)
-    if state is not None and state.generation is _UNKNOWN:
-        _read_generation(state)
+    if state is not None:
+        if state.generation is _UNKNOWN:
+            _read_generation(state)
         _stop_if_outdated(state)
 
 
@@ -158,7 +160,7 @@ class _RequestState:
     it took from it."""
 
     def __init__(self, generation=_UNKNOWN, reading=-1):
-        self.generation, self.reading = generation, reading
+        self.generation, self.reading, self.asking = generation, reading, -1
         self.consulted, self.used = False, _UNKNOWN
 
 
@@ -172,13 +174,14 @@ def _adopt(state: _RequestState) -> None:
 
 
 def _read_generation(state: _RequestState) -> None:
+    reading = next(_readings)  # numbered when asked: an answer arriving late is no newer
     row = fetch_one(_SQL_GENERATION, [])
-    _received(row[0] if row else None, state)
+    _received(row[0] if row else None, reading, state)
 
 
-def _received(value, state: _RequestState) -> None:
+def _received(value, reading: int, state: _RequestState) -> None:
     with _lock:
-        state.generation, state.reading = value, next(_readings)
+        state.generation, state.reading = value, reading
         _adopt(state)
 
 
@@ -190,12 +193,15 @@ def _stop_if_outdated(state: _RequestState) -> None:
 # fetch_one reads the generation along with a request's first query, when it is not known yet.
 def _wanted() -> bool:
     state = getattr(_request, "state", None)
-    return state is not None and state.generation is _UNKNOWN
+    if state is None or state.generation is not _UNKNOWN:
+        return False
+    state.asking = next(_readings)
+    return True
 
 
 def _received_along(value) -> None:
     state = _request.state
-    _received(value, state)
+    _received(value, state.asking, state)
     _stop_if_outdated(state)
 
 
@@ -224,12 +230,15 @@ class ConfigurationCheckMiddleware:
         if request.method not in _SAFE_METHODS:
             _read_generation(state)
             return self.get_response(request)
+        # The second run starts from the request as it came: nothing the first one noted on
+        # it (the user, with the rules it was given) may outlive that run.
+        pristine = copy.copy(request)
         response = self.get_response(request)
         if _current(state):
             return response
         response.close()  # ends the request's state (request_finished)
         _request.state = _RequestState(state.generation, state.reading)
-        return self.get_response(request)
+        return self.get_response(pristine)
 
 
 def _request_began(**_):

@@ -7,7 +7,7 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.core.signals import request_started
 from django.db import connection
 from django.http import HttpResponse
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.config_cache import ConfigurationCheckMiddleware, cached, config_changed, confirm
@@ -138,3 +138,21 @@ def test_permission_user_and_repository_changes_reach_every_process_at_once(serv
     carol.is_active = False
     carol.save()
     assert _statuses(http, f"{server.url}/api/storage/cfg-local/", rounds=3) == {401}
+
+
+def test_a_request_run_again_starts_afresh_with_a_browser_session_too(bootstrapped):
+    """A browser's session user is remembered on the request, and the rules it was given on
+    the user: the run that follows a change must not inherit them from the discarded one."""
+    make_repository("cfg-local", package_type="generic")
+    carol = make_user("carol", "carol-pass")
+    grant("carol-read", repositories=["cfg-local"], users={"carol": ["read"]})
+    admin = Client()
+    assert admin.put("/cfg-local/a/file.txt", data=b"x", content_type="application/octet-stream",
+                     HTTP_AUTHORIZATION="Basic YWRtaW46cGFzc3dvcmQ=").status_code == 201
+    browser = Client()
+    browser.force_login(carol, backend="django.contrib.auth.backends.ModelBackend")
+    url = "/api/storage/cfg-local/a/file.txt"
+    for _ in range(3):  # the process learns the generation, fills its cache, then uses it
+        assert browser.get(url).status_code == 200
+    grant("carol-read", repositories=["cfg-local"], users={"carol": ["read"]}, include=["b/**"])
+    assert browser.get(url).status_code == 404
