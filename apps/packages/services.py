@@ -65,7 +65,7 @@ def _blob_touch(sha256: str, known: dict[str, str]) -> Blob | None:
                    for name in known)
     row = fetch_one(f"UPDATE {quote(Blob._meta.db_table)} SET {quote('touched')} = %s{fill} "
                     f"WHERE {quote('sha256')} = %s RETURNING {', '.join(map(quote, _TOUCHED))}",
-                    [timezone.now(), *known.values(), sha256])
+                    [connection.ops.adapt_datetimefield_value(timezone.now()), *known.values(), sha256])
     return None if row is None else model_from_row(Blob, row, _TOUCHED)
 
 
@@ -198,10 +198,10 @@ def artifact_delete(*, repository, path: str) -> int:
 
 def artifact_record_download(artifact: Artifact) -> None:
     # Every download pays this: one prepared statement, not the ORM's compiled UPDATE.
-    quote = connection.ops.quote_name
+    quote, now = connection.ops.quote_name, connection.ops.adapt_datetimefield_value(timezone.now())
     fetch_one(f"UPDATE {quote(Artifact._meta.db_table)} SET {quote('download_count')} = "
               f"{quote('download_count')} + 1, {quote('last_downloaded')} = %s WHERE {quote('id')} = %s "
-              f"RETURNING {quote('id')}", [timezone.now(), artifact.pk])
+              f"RETURNING {quote('id')}", [now, artifact.pk])
 
 
 @transaction.atomic

@@ -66,7 +66,7 @@ def _complete(resolved) -> Artifact:
 
 
 # Every install of a cached remote wheel asks for its metadata: read from the wheel once.
-_extracted = Kept(count=1024, largest=256 * 1024)
+_extracted = Kept(count=512, largest=64 * 1024)
 
 
 def _extract(artifact: Artifact, filename: str) -> bytes | None:
