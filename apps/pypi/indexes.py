@@ -316,34 +316,37 @@ class ResolvedFile:
 def file_resolve(user, repository: Repository, project: str, filename: str, *,
                  fetch: bool = True, need_upstream: bool = False) -> ResolvedFile | None:
     """Where ``filename`` of ``project`` comes from for ``user``: the first readable source
-    holding it, fetching from an upstream when ``fetch`` allows; with ``need_upstream`` and no
-    fetch, an uncached remote file resolves to its upstream facts (``result`` None). None when
-    nobody has it. Raises UpstreamUnavailable when the file is not cached and its upstream
-    cannot be reached."""
+    holding it (as Artifactory resolves: local members, then remote members' caches, then their
+    upstreams, each in member order), fetching from an upstream when ``fetch`` allows; with
+    ``need_upstream`` and no fetch, an uncached remote file resolves to its upstream facts
+    (``result`` None). None when nobody has it. Raises UpstreamUnavailable when the file is not
+    cached and its upstream cannot be reached."""
     path = artifact_path(project, filename)
     sources = sources_for(user, repository, path)
     hide_remotes = False
     if repository.is_virtual and any(s.is_remote for s in sources):
         held = projects_held([s for s in sources if s.is_local], project)
         hide_remotes = bool(held) and project not in allowlist(repository)[0]
+    remotes = [] if hide_remotes else [s for s in sources if s.is_remote]
     for source in sources:
         if source.is_local:
             pypi_file = pypi_file_find(source, project, filename)
             if pypi_file is not None:
                 return ResolvedFile(source, pypi_file.artifact, pypi_file=pypi_file)
-        elif not hide_remotes:
-            found = _remote_resolve(source, project, filename, path, fetch, need_upstream)
-            if found is not None:
-                return found
+    for source in remotes:
+        artifact = artifact_find(source, path)
+        if artifact is not None:
+            return ResolvedFile(source, artifact)
+    for source in remotes:
+        found = _from_upstream(source, project, filename, fetch, need_upstream)
+        if found is not None:
+            return found
     return None
 
 
-def _remote_resolve(source, project, filename, path, fetch, need_upstream) -> ResolvedFile | None:
-    """A remote member's file: the cached artifact; else, when ``fetch``, a live download; else,
-    when ``need_upstream``, what the upstream says of it (result None)."""
-    artifact = artifact_find(source, path)
-    if artifact is not None:
-        return ResolvedFile(source, artifact)
+def _from_upstream(source, project, filename, fetch, need_upstream) -> ResolvedFile | None:
+    """A remote member's uncached file: when ``fetch``, a live download; else, when
+    ``need_upstream``, what the upstream says of it (result None)."""
     upstream = remote_project_file(source, project, filename)
     if upstream is None:
         return None
