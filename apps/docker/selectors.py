@@ -3,12 +3,12 @@ filter by permission only where they list (catalog, virtual members)."""
 
 from dataclasses import dataclass
 
-from apps.core.config_cache import cached_rows
-from apps.core.db import fetch_one, model_row
+from apps.core.db import fetch_one
+from apps.core.errors import NotFound
 from apps.packages.models import Artifact, Blob
 from apps.packages.selectors import artifact_find
 from apps.repositories.models import Repository
-from apps.repositories.selectors import repository_accepts, resolution_order
+from apps.repositories.selectors import repository_accepts, repository_get, resolution_order
 from apps.security.authorization import authorize
 
 from .models import Manifest, Tag
@@ -64,9 +64,12 @@ def manifest_find(repository: Repository, name: str, reference: str) -> StoredMa
 
 
 def docker_repository(key: str) -> Repository | None:
-    """The docker repository ``key`` (cached per process until configuration changes)."""
-    return cached_rows(("docker repository", key), lambda: model_row(
-        Repository, '"key" = %s AND package_type = %s', [key, Repository.PackageType.DOCKER]))
+    """The docker repository ``key`` (from the configuration cache), else None."""
+    try:
+        repository = repository_get(key)
+    except NotFound:
+        return None
+    return repository if repository.package_type == Repository.PackageType.DOCKER else None
 
 
 def manifests_present(repository: Repository, name: str, digests: list[str]) -> set[str]:

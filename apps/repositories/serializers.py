@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from . import rules
 from .keys import validate_repository_key
-from .models import Repository, VirtualMember
+from .models import Repository
 from .selectors import members_of
 
 
@@ -103,9 +103,7 @@ class RepositoryConfigSerializer(serializers.Serializer):
                 "storeArtifactsLocally": repository.store_artifacts_locally,
             })
         if repository.is_virtual:
-            data["repositories"] = [
-                m.member.key for m in
-                VirtualMember.objects.filter(virtual=repository).select_related("member")]
+            data["repositories"] = [member.key for member in members_of(repository)]
             deployment = repository.default_deployment_repo
             data["defaultDeploymentRepo"] = deployment.key if deployment else None
         return data
