@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.db import fetch_one, insert, model_from_row
-from apps.packages.selectors import artifact_find
+from apps.packages.selectors import artifact_find_first
 from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable, remote_file
 from apps.repositories.resolve import readable_sources
@@ -333,10 +333,9 @@ def file_resolve(user, repository: Repository, project: str, filename: str, *,
             pypi_file = pypi_file_find(source, project, filename)
             if pypi_file is not None:
                 return ResolvedFile(source, pypi_file.artifact, pypi_file=pypi_file)
-    for source in remotes:
-        artifact = artifact_find(source, path)
-        if artifact is not None:
-            return ResolvedFile(source, artifact)
+    artifact, source = artifact_find_first(remotes, path) if remotes else (None, None)
+    if artifact is not None:
+        return ResolvedFile(source, artifact)
     for source in remotes:
         found = _from_upstream(source, project, filename, fetch, need_upstream)
         if found is not None:

@@ -32,7 +32,6 @@ class UpstreamFile:
 @dataclass
 class UpstreamIndex:
     index: ProjectIndex
-    files: dict[str, UpstreamFile]
     fetched: datetime
     stale: bool = False  # the upstream failed; this is the last copy it gave
 
@@ -115,12 +114,12 @@ def remote_project_names(repository) -> list[str]:
 
 
 def _as_index(project: str, upstream_files: list[dict], fetched) -> UpstreamIndex:
-    entries, files = [], {}
+    entries, seen = [], set()
     for entry in upstream_files:
         filename = entry["filename"]
-        if filename in files or not filename or "/" in filename:
+        if filename in seen or not filename or "/" in filename:
             continue
-        files[filename] = _upstream_file(entry)
+        seen.add(filename)
         ours = {**entry, "url": file_url(project, filename)}
         try:
             ours["version"] = parse_filename(filename).version
@@ -128,7 +127,7 @@ def _as_index(project: str, upstream_files: list[dict], fetched) -> UpstreamInde
             pass
         entries.append(ours)
     versions = sorted_versions(e["version"] for e in entries if "version" in e)
-    return UpstreamIndex(ProjectIndex(name=project, files=entries, versions=versions), files, fetched)
+    return UpstreamIndex(ProjectIndex(name=project, files=entries, versions=versions), fetched)
 
 
 def _upstream_file(entry: dict) -> UpstreamFile:
