@@ -95,7 +95,8 @@ def test_cached_in_requests_until_configuration_changes_and_never_outside_one():
 
 
 def _statuses(session, url, rounds=ROUNDS):
-    return {session.get(url).status_code for _ in range(rounds)}
+    # A new connection each time: a kept-alive one would stay with the process that took it.
+    return {session.get(url, headers={"Connection": "close"}).status_code for _ in range(rounds)}
 
 
 def test_permission_user_and_repository_changes_reach_every_process_at_once(server, http):

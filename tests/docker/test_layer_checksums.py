@@ -61,6 +61,7 @@ def test_a_pushed_layer_is_stored_sha256_only_and_the_worker_adds_md5_and_sha1(s
         info = storage_info(admin_http, server.url, "docker-local/sums", data)
         assert info["checksums"] == info["originalChecksums"] == {"sha256": blob.sha256}
     listed = admin_http.get(f"{server.url}/api/storage/docker-local/sums/_blobs?list&deep=1").json()
+    assert len(listed["files"]) == 2
     assert all("sha1" not in entry and "sha2" in entry for entry in listed["files"])
 
     worker = CeleryProcess("worker", BROKER).start()

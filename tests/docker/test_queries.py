@@ -33,9 +33,9 @@ def registry(db, client):
     return push
 
 
-def queries(client, url: str) -> int:
+def queries(client, url: str, authorization: str = BASIC) -> int:
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(url, HTTP_AUTHORIZATION=BASIC, HTTP_ACCEPT=OCI_MANIFEST)
+        response = client.get(url, HTTP_AUTHORIZATION=authorization, HTTP_ACCEPT=OCI_MANIFEST)
     assert response.status_code == 200, response.content
     return len(captured.captured_queries)
 
@@ -53,5 +53,12 @@ def test_catalog_tags_and_manifest_queries_do_not_grow(registry, client):
     # A warm manifest GET: one statement, the manifest with the configuration generation read
     # along; repository, user and rules come from the configuration cache.
     assert queries(client, "/v2/docker-local/one/manifests/1") == 1
+    # So does one with a bearer token from the token endpoint, as docker pulls (the token's
+    # user comes from the cache too).
+    token = json.loads(client.get("/v2/token", {"scope": "repository:docker-local/one:pull"},
+                                  HTTP_AUTHORIZATION=BASIC).content)["token"]
+    bearer = f"Bearer {token}"
+    queries(client, "/v2/docker-local/one/manifests/1", bearer)  # the token's user, into the cache
+    assert queries(client, "/v2/docker-local/one/manifests/1", bearer) == 1
     catalog = json.loads(client.get("/v2/_catalog", HTTP_AUTHORIZATION=BASIC).content)
     assert len(catalog["repositories"]) == 6
