@@ -48,12 +48,11 @@ def read_along(sql: str, wanted, received) -> None:
 
 def fetch_one(sql: str, params: list) -> tuple | None:
     """The first row of ``sql`` (``%s`` placeholders), prepared on PostgreSQL."""
-    if _along is not None and sql != _along[0] and _along[1]():
-        riding = _riding(sql, _along[0])
-        if riding is not None:
-            row = _fetch(riding, params)
-            _along[2](row[0])
-            return None if row[1] is None else row[2:]
+    riding = _riding(sql, _along[0]) if _along is not None and sql != _along[0] else None
+    if riding is not None and _along[1]():
+        row = _fetch(riding, params)
+        _along[2](row[0])
+        return None if row[1] is None else row[2:]
     return _fetch(sql, params)
 
 
