@@ -20,7 +20,7 @@ from apps.core.db import fetch_one, insert, model_from_row
 from apps.packages.selectors import artifact_find_first
 from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable, remote_file
-from apps.repositories.resolve import readable_sources
+from apps.repositories.resolve import first_found, readable_sources
 from apps.repositories.selectors import repository_accepts
 from apps.security.authorization import authorize, read_restriction
 
@@ -319,8 +319,9 @@ def file_resolve(user, repository: Repository, project: str, filename: str, *,
     holding it (as Artifactory resolves: local members, then remote members' caches, then their
     upstreams, each in member order), fetching from an upstream when ``fetch`` allows; with
     ``need_upstream`` and no fetch, an uncached remote file resolves to its upstream facts
-    (``result`` None). None when nobody has it. Raises UpstreamUnavailable when the file is not
-    cached and its upstream cannot be reached."""
+    (``result`` None). None when nobody has it. An upstream that cannot be reached is passed
+    over for the next member's; raises UpstreamUnavailable when one could not be reached and
+    no source had the file."""
     path = artifact_path(project, filename)
     sources = sources_for(user, repository, path)
     hide_remotes = False
@@ -336,11 +337,7 @@ def file_resolve(user, repository: Repository, project: str, filename: str, *,
     artifact, source = artifact_find_first(remotes, path) if remotes else (None, None)
     if artifact is not None:
         return ResolvedFile(source, artifact)
-    for source in remotes:
-        found = _from_upstream(source, project, filename, fetch, need_upstream)
-        if found is not None:
-            return found
-    return None
+    return first_found(remotes, lambda source: _from_upstream(source, project, filename, fetch, need_upstream))
 
 
 def _from_upstream(source, project, filename, fetch, need_upstream) -> ResolvedFile | None:

@@ -1,5 +1,6 @@
 """A virtual repository resolves a file as Artifactory does: local members, then the remote
-members' caches, then their upstreams, each in member order."""
+members' caches, then their upstreams, each in member order, passing over an upstream that
+cannot be reached."""
 
 import pytest
 from django.test import Client
@@ -50,3 +51,39 @@ def test_a_later_members_cache_answers_before_an_earlier_members_upstream(bootst
     assert _get(client, "/api/pypi/both/packages/fresh/fresh-1.0-py3-none-any.whl")[0] == 200
     assert first.hits["/files/fresh-1.0-py3-none-any.whl"] == 1
     assert second.hits["/files/fresh-1.0-py3-none-any.whl"] == 0
+
+
+@pytest.fixture
+def first_down(bootstrapped, upstreams):
+    """A virtual repository whose first remote member's upstream is gone (nothing cached)."""
+    first, second = upstreams
+    first.stop()
+    make_repository("first-remote", "remote", "pypi", url=first.url)
+    make_repository("second-remote", "remote", "pypi", url=second.url)
+    make_repository("both", "virtual", "pypi", members=["first-remote", "second-remote"])
+    return second
+
+
+def test_an_unreachable_upstream_is_passed_over_for_a_later_members(first_down, tmp_path):
+    client = Client()
+    path = "packages/shared/shared-1.0-py3-none-any.whl"
+    expected = (tmp_path / "shared-1.0-py3-none-any.whl").read_bytes()
+    assert _get(client, f"/api/pypi/both/{path}.metadata")[0] == 200  # before anything is cached
+    assert _get(client, f"/api/pypi/both/{path}") == (200, expected)
+    assert first_down.hits["/files/shared-1.0-py3-none-any.whl"] == 1
+
+
+def test_the_merged_page_passes_over_an_unreachable_upstream(first_down):
+    status, page = _get(Client(), "/api/pypi/both/simple/shared/")
+    assert status == 200 and b"shared-1.0-py3-none-any.whl" in page
+
+
+def test_when_no_upstream_can_be_reached_the_answer_is_unavailable(first_down):
+    first_down.stop()
+    client = Client()
+    response = client.get("/api/pypi/both/packages/shared/shared-1.0-py3-none-any.whl")
+    assert response.status_code == 502
+    assert response.content == b"Upstream of 'first-remote' is unreachable\n"  # the first failure
+    assert client.get("/api/pypi/both/simple/shared/").status_code == 502
+    # A file nobody lists stays unavailable too: an unreachable upstream might list it.
+    assert client.get("/api/pypi/both/packages/shared/shared-9.9-py3-none-any.whl").status_code == 502
