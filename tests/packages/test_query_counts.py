@@ -4,12 +4,12 @@ repositories there are (in-process, where queries can be counted)."""
 import base64
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from apps.packages.models import Artifact, Blob
-from apps.packages.services import blob_ingest
+from apps.packages.services import artifact_record_download, blob_ingest
 from apps.packages.storage import Spool
 from apps.repositories.models import Repository
 from tests.factories import grant, make_repository, make_user
@@ -77,3 +77,25 @@ def test_repository_list_does_not_grow_with_repositories(reader):
         make_repository(f"extra-local-{n}")
         make_repository(f"extra-virtual-{n}", "virtual", members=[f"extra-local-{n}", "generic-local"])
     assert queries(client, "/api/repositories", **reader) == few
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
+def test_a_download_count_is_committed_without_waiting_for_the_flush_and_only_its_own(bootstrapped):
+    """The count's transaction alone commits unflushed: the session's setting stays on, and
+    inside a caller's transaction the caller's commit keeps waiting for the flush."""
+    add_files(1)
+    artifact = Artifact.objects.get(path="many/f0000.bin")
+
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('synchronous_commit')")
+            return cursor.fetchone()[0]
+
+    artifact_record_download(artifact)
+    artifact_record_download(artifact)
+    assert setting() == "on"
+    with transaction.atomic():
+        artifact_record_download(artifact)
+        assert setting() == "on"
+    artifact.refresh_from_db()
+    assert artifact.download_count == 3 and artifact.last_downloaded is not None
