@@ -43,6 +43,8 @@ def end(token) -> None:
 
 
 def _trusted(address: str) -> bool:
+    if not settings.TRUSTED_PROXY_NETWORKS:
+        return False
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

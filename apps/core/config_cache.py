@@ -31,6 +31,7 @@ import threading
 from django.core.signals import request_finished, request_started
 from django.db import models
 from django.db.models import signals
+from django.db.models.base import ModelState
 
 from .db import fetch_one, read_along
 from .errors import ApiError
@@ -101,13 +102,16 @@ def cached_rows(key, load):
 
 
 def _copy(instance):
+    """A new instance with the same values and a state of its own (related rows copied too);
+    the cached instance only ever holds what it was read with."""
     if instance is None:
         return None
-    fields = instance._meta.concrete_fields
-    copy = type(instance).from_db(instance._state.db, [field.attname for field in fields],
-                                  [getattr(instance, field.attname) for field in fields])
-    copy._state.fields_cache = {name: _copy(related) for name, related in instance._state.fields_cache.items()}
-    return copy
+    twin = instance.__class__.__new__(instance.__class__)
+    twin.__dict__.update(instance.__dict__)
+    twin._state = state = ModelState()
+    state.adding, state.db = False, instance._state.db
+    state.fields_cache = {name: _copy(related) for name, related in instance._state.fields_cache.items()}
+    return twin
 
 
 def config_changed(**_signal_arguments) -> None:

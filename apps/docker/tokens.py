@@ -24,6 +24,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from apps.core.config_cache import cached_rows
 from apps.core.db import model_row
 from apps.repositories.models import Repository
+from apps.security.authentication import authorization_header
 from apps.security.authorization import authorize
 from apps.security.tokens import token_scope
 
@@ -153,7 +154,7 @@ class RegistryTokenAuthentication(authentication.BaseAuthentication):
     its claims. Access tokens (rmt_...) are left to the general Bearer authentication."""
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).split()
+        header = authorization_header(request)
         if len(header) != 2 or header[0].lower() != b"bearer" or header[1].startswith(b"rmt_"):
             return None
         try:

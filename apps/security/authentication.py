@@ -62,8 +62,18 @@ def _token_refused(via: str, username: str | None = None) -> None:
         login_check()
 
 
+def authorization_header(request) -> list[bytes]:
+    """The Authorization header's words. Read from META: DRF's helper builds Django's whole
+    request.headers mapping for it, on every request that passes an authentication class."""
+    return request.META.get("HTTP_AUTHORIZATION", "").encode("latin-1").split()
+
+
 class BasicAuthentication(authentication.BasicAuthentication):
     www_authenticate_realm = REALM
+
+    def authenticate(self, request):
+        words = authorization_header(request)
+        return super().authenticate(request) if words and words[0].lower() == b"basic" else None
 
     def authenticate_credentials(self, userid, password, request=None):
         user = user_for_credentials(userid, password, request)
@@ -77,7 +87,7 @@ class BearerAuthentication(authentication.BaseAuthentication):
     protocol that issued them (the Docker registry's JWTs)."""
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).split()
+        header = authorization_header(request)
         if len(header) != 2 or header[0].lower() != b"bearer":
             return None
         secret = header[1].decode("latin-1")
