@@ -29,6 +29,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from generic_bench import cpu_ticks, reset_database, settle  # noqa: E402
 from tests.livestack import free_port, wait_for_http  # noqa: E402
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -40,6 +42,21 @@ class Registry:
     def __init__(self, label, url, prefix, headers, process, helpers=()):
         self.label, self.url, self.prefix, self.headers, self.process = label, url, prefix, headers, process
         self.helpers = list(helpers)  # processes that serve it too (repomgr's Celery worker)
+
+    def check_alive(self):
+        """Fail the run when a process of this peer (repomgr's Celery worker, say) has died."""
+        dead = [p.args[0] for p in [self.process, *self.helpers] if p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"{self.label}: {', '.join(map(str, dead))} exited during the run")
+
+    def settle(self):
+        """Wait until every process of this peer is idle (a worker still hashing the last
+        pushes would otherwise load the next figure, of whichever peer it is)."""
+        for process in [self.process, *self.helpers]:
+            settle(process.pid)
+
+    def helper_seconds(self) -> float:
+        return sum(cpu_ticks(process.pid) for process in self.helpers) / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
         for process in [self.process, *self.helpers]:
@@ -66,6 +83,7 @@ def start_repomgr(work: Path, database_url: str | None, celery_worker: bool) -> 
     env = {**os.environ, "REPOMGR_DATA_DIR": str(work / "repomgr"), "REPOMGR_BIND": f"127.0.0.1:{port}",
            "REPOMGR_ACCESS_LOG": "", "DJANGO_SETTINGS_MODULE": "repomgr.settings"}
     if database_url:
+        reset_database(database_url)
         env["DATABASE_URL"] = database_url
     python = str(ROOT / ".venv" / "bin" / "python")
     for command in (["migrate", "--noinput"], ["bootstrap"]):
@@ -176,15 +194,23 @@ def warm_up(registry: Registry, work: Path) -> None:
         pull(registry, digest, 64 * 1024)
 
 
-def measure(registry: Registry, layers, size: int) -> dict:
+def measure(registry: Registry, layers, size: int) -> tuple[dict, float]:
+    """The figures, each taken with the peer idle, and the CPU seconds its helper processes
+    spent per GiB pushed (repomgr's worker: md5 and sha1 of each layer after its push)."""
     figures = {}
+    registry.settle()
+    helper_before = registry.helper_seconds()
     for concurrency in (1, 8):
         figures[f"push c={concurrency}"] = throughput(push, registry, layers, concurrency, size)
+        registry.settle()
+    pushed_gib = len(layers) * size / 1024 ** 3  # distinct layers (the first is pushed twice)
+    helper_per_gib = (registry.helper_seconds() - helper_before) / pushed_gib
     for concurrency in (1, 8):
         figures[f"pull c={concurrency}"] = throughput(lambda r, p, d: pull(r, d, size), registry, layers,
                                                       concurrency, size)
+        registry.settle()
     figures["manifest GET req/s"] = manifest_rps(registry, push_manifest(registry, layers))
-    return figures
+    return figures, helper_per_gib
 
 
 def main() -> None:
@@ -192,7 +218,7 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3, help="figures are the median of the runs")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
-                        help="an empty PostgreSQL database for repomgr (default: SQLite)")
+                        help="a PostgreSQL database of the bench's own, dropped and created afresh (default: SQLite)")
     parser.add_argument("--celery-worker", action="store_true",
                         help="run repomgr's Celery worker too (as `make run` does), so that the md5 "
                              "and sha1 it computes for pushed layers load the machine meanwhile")
@@ -202,6 +228,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="docker-bench-", dir=ROOT / "var"))
     size = options.size_mb * 1024 * 1024
     results: dict[str, dict[str, list[float]]] = {}
+    helper_cpu: list[float] = []
     registries = []
     try:
         registries = [start_distribution(work), start_repomgr(work, options.database_url, options.celery_worker)]
@@ -212,13 +239,20 @@ def main() -> None:
             layers = make_layers(work, base, 8, run)
             # Both stay up; who goes first alternates, so background load falls on both alike.
             for registry in registries if run % 2 == 0 else registries[::-1]:
-                for figure, value in measure(registry, layers, size).items():
+                figures, helper_per_gib = measure(registry, layers, size)
+                for figure, value in figures.items():
                     results.setdefault(registry.label, {}).setdefault(figure, []).append(value)
+                if registry.helpers:
+                    helper_cpu.append(helper_per_gib)
+                registry.check_alive()
     finally:
         for registry in registries:
             registry.stop()
         shutil.rmtree(work, ignore_errors=True)
     print_table(results, options)
+    if helper_cpu:
+        print(f"\nrepomgr's Celery worker: {statistics.median(helper_cpu):.2f} CPU seconds per GiB pushed "
+              "(md5 and sha1 of each layer, after its push; median of the runs)")
 
 
 def print_table(results: dict, options) -> None:

@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import requests
@@ -103,6 +104,45 @@ def repomgr_env(work: Path, database_url: str | None, port: int) -> dict:
     if database_url:
         env["DATABASE_URL"] = database_url
     return env
+
+
+def cpu_ticks(pid: int) -> int:
+    """CPU time (clock ticks) of ``pid`` and its children."""
+    total = 0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for one in [pid] + ([int(c) for c in children.read_text().split()] if children.exists() else []):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+def settle(pid: int, quiet_ticks: int = 2, timeout: float = 30.0) -> None:
+    """Wait (at most ``timeout`` s) until the process tree uses under ``quiet_ticks`` ticks
+    of CPU in half a second."""
+    deadline = time.monotonic() + timeout
+    before = cpu_ticks(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu_ticks(pid)
+        if now - before < quiet_ticks:
+            return
+        before = now
+
+
+def reset_database(url: str) -> None:
+    """A PostgreSQL database of the bench's own, empty (its blobs lived in a deleted temp dir)."""
+    import psycopg2
+
+    name = url.rsplit("/", 1)[1]
+    connection = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
 
 
 def prepare_repomgr(env: dict) -> None:

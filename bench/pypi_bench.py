@@ -77,22 +77,9 @@ def start(args: list, env: dict | None = None, ready: str = "", cwd=None) -> sub
     return process
 
 
-def reset_database(url: str) -> None:
-    """A PostgreSQL database of the bench's own, empty (its blobs lived in a deleted temp dir)."""
-    import psycopg2
-
-    name = url.rsplit("/", 1)[1]
-    connection = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
-
-
 def start_repomgr(work: Path, upstream: str, database_url: str | None):
     if database_url:
-        reset_database(database_url)
+        gb.reset_database(database_url)
     env = gb.repomgr_env(work, database_url, free_port())
     gb.prepare_repomgr(env)
     process, url = gb.start_repomgr(env)
@@ -165,8 +152,10 @@ def file_url(index: str, project: str, filename: str) -> str:
     return urljoin(f"{index}{project}/", href.replace("&amp;", "&"))
 
 
-def download_mb_s(url: str, concurrency: int, rounds: int = 2) -> float:
-    size = 0
+def download_mb_s(url: str, concurrency: int) -> float:
+    """MB/s of ``concurrency`` curl processes at once, over rounds that move 8 (c=1) or 16
+    files in all: one 50 MB transfer is over in some 30 ms here, too short to time alone."""
+    rounds, size = max(2, 8 // concurrency), 0
     begin = time.monotonic()
     for _ in range(rounds):
         procs = [subprocess.Popen(["curl", "-s", "--fail", "-o", "/dev/null", "-w", "%{size_download}", url],
@@ -194,33 +183,7 @@ def warm_up(index: str, process: subprocess.Popen) -> None:
     server's processes are idle: a worker still importing its code after the others answer
     would otherwise take CPU from the first (cold) figure."""
     subprocess.run(["ab", "-q", "-n", "100", "-c", "10", index], capture_output=True)
-    settle(process.pid)
-
-
-def cpu_ticks(pid: int) -> int:
-    """CPU time (clock ticks) of ``pid`` and its children."""
-    total = 0
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    for one in [pid] + ([int(c) for c in children.read_text().split()] if children.exists() else []):
-        try:
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total
-
-
-def settle(pid: int, quiet_ticks: int = 2, timeout: float = 30.0) -> None:
-    """Wait (at most ``timeout`` s) until the process tree uses under ``quiet_ticks`` ticks
-    of CPU in half a second."""
-    deadline = time.monotonic() + timeout
-    before = cpu_ticks(pid)
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        now = cpu_ticks(pid)
-        if now - before < quiet_ticks:
-            return
-        before = now
+    gb.settle(process.pid)
 
 
 def measure(name: str, index: str, seconds: int, work: Path, huge: str,
