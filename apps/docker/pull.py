@@ -11,6 +11,7 @@ from apps.packages.models import Artifact
 from apps.packages.storage import blob_store
 from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable
+from apps.repositories.resolve import first_found
 
 from . import selectors, upstream
 from .selectors import StoredManifest
@@ -20,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def manifest_resolve(user, repository: Repository, name: str, reference: str) -> StoredManifest | None:
-    """The first manifest for ``reference`` among the sources the caller may read."""
+    """The first manifest for ``reference`` among the sources the caller may read. Raises
+    UpstreamUnavailable when none has it and an upstream that might could not be reached."""
     return _first(user, repository, name,
                   lambda remote: upstream.remote_manifest(remote, name, reference),
                   lambda local: selectors.manifest_find(local, name, reference))
@@ -38,25 +40,28 @@ def manifest_bytes(manifest: StoredManifest) -> bytes:
 
 
 def blob_resolve(user, repository: Repository, name: str, digest: Digest):
-    """An Artifact holding the blob, a live upstream download of it, or None."""
+    """An Artifact holding the blob, a live upstream download of it, or None. Raises
+    UpstreamUnavailable when none has it and an upstream that might could not be reached."""
     return _first(user, repository, name,
                   lambda remote: upstream.remote_blob(remote, name, digest),
                   lambda local: selectors.blob_find(local, name, digest))
 
 
 def _first(user, repository, name, from_remote, from_local):
-    for source in selectors.image_sources(user, repository, name):
+    """The first answer among the sources the caller may read, in order; None when none has
+    it. A remote member whose upstream cannot be reached is passed over for the next one.
+    Raises the first UpstreamUnavailable when one could not be reached and no source had it
+    (the upstream might have had it: a client told MANIFEST_UNKNOWN would be misled)."""
+    def find(source: Repository):
+        if not source.is_remote:
+            return from_local(source)
         try:
-            result = from_remote(source) if source.is_remote else from_local(source)
+            return from_remote(source)
         except UpstreamUnavailable:
-            if not repository.is_virtual:
-                raise
-            # For a virtual repository an unreachable upstream is one member without the image.
-            log.warning("%s: upstream of %s unavailable for %s", repository.key, source.key, name)
-            continue
-        if result is not None:
-            return result
-    return None
+            if repository.is_virtual:
+                log.warning("%s: upstream of %s unavailable for %s", repository.key, source.key, name)
+            raise
+    return first_found(selectors.image_sources(user, repository, name), find)
 
 
 def tags_resolve(user, repository: Repository, name: str) -> list[str] | None:

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from apps.core.errors import ApiError, BadRequest, NotFound
 from apps.core.http import request_stream
 from apps.repositories.models import Repository
+from apps.repositories.remote import UpstreamUnavailable
 from apps.security.authentication import BasicAuthentication, BearerAuthentication
 from apps.security.authorization import authorize, require
 
@@ -232,7 +233,16 @@ class BlobView(RegistryView):
         repository, name = self.image(repo_key, name)
         self.require("pull", repository, name)
         digest = parse_digest(digest)
-        result = pull.blob_resolve(request.user, repository, name, digest)
+        try:
+            result = pull.blob_resolve(request.user, repository, name, digest)
+        except UpstreamUnavailable:
+            # A HEAD on a repository that takes pushes is how pushers (buildah, podman, skopeo)
+            # ask whether to upload a layer, and they give up on anything but 200 or 404: for
+            # them a layer no member holds is one to upload, whatever an upstream would say.
+            if request.method != "HEAD" or not repository.is_virtual \
+                    or repository.default_deployment_repo_id is None:
+                raise
+            result = None
         if result is None:
             raise BlobUnknown(detail={"digest": str(digest)})
         return pull.blob_response(request, result, digest)

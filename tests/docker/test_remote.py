@@ -1,6 +1,7 @@
 """Remote docker repositories over a real upstream registry started by the test: pull-through
 caching, one upstream fetch for many simultaneous clients, 'library/' for single names, the
-cache answering while the upstream is down, and another repomgr (with token auth) as upstream."""
+cache answering while the upstream is down, virtual repositories passing over an upstream that
+is down, and another repomgr (with token auth) as upstream."""
 
 import http.server
 import json
@@ -15,6 +16,7 @@ from apps.security.models import SecuritySettings
 from tests.docker.upstream import DistributionRegistry
 from tests.factories import make_repository
 from tests.factories.docker import OCI_MANIFEST, make_image, push_image, sha256
+from tests.livestack import free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(not DistributionRegistry.available(), reason="docker-registry is not installed")]
@@ -177,3 +179,68 @@ def test_patterns_and_offline_keep_requests_from_the_upstream(server, upstream, 
     assert http.get(f"{server.url}/v2/docker-remote/team/public/manifests/1", headers=ACCEPT).status_code == 200
     assert http.get(f"{server.url}/v2/docker-remote/team/other/manifests/1", headers=ACCEPT).status_code == 404
     assert upstream.requests_for("/v2/team/other/manifests/1", status=404) == 0
+
+
+@pytest.fixture
+def hub_down(server):
+    """A remote repository whose upstream is a closed port on 127.0.0.1, with nothing cached."""
+    return make_repository("hub-down", "remote", "docker", url=f"http://127.0.0.1:{free_port()}")
+
+
+def test_a_virtual_passes_over_an_unreachable_upstream_for_a_later_member(server, hub_down, admin_http, http):
+    image = make_image(layer_sizes=(3_000,))
+    assert push_image(admin_http, server.url, "docker-local/team/app", image, "1").status_code == 201
+    make_repository("down-first", "virtual", "docker", members=["hub-down", "docker-local"])
+    assert http.get(f"{server.url}/v2/hub-down/team/app/manifests/1", headers=ACCEPT).status_code == 502
+    for reference in ("1", image.digest):
+        got = http.get(f"{server.url}/v2/down-first/team/app/manifests/{reference}", headers=ACCEPT)
+        assert got.status_code == 200, got.text
+        assert got.content == image.manifest and got.headers["Docker-Content-Digest"] == image.digest
+    for blob in image.blobs:
+        got = http.get(f"{server.url}/v2/down-first/team/app/blobs/{sha256(blob)}")
+        assert got.status_code == 200, got.text
+        assert got.content == blob and got.headers["Docker-Content-Digest"] == sha256(blob)
+
+
+def test_a_virtual_whose_upstreams_are_unreachable_answers_as_its_remote_does(server, hub_down, http):
+    """Nobody has the content and an upstream that might have it is down: the virtual answers
+    what the remote repository answers (502 UNAVAILABLE), never MANIFEST_UNKNOWN/BLOB_UNKNOWN."""
+    repository_update(Repository.objects.get(key="docker-remote"), url=f"http://127.0.0.1:{free_port()}")
+    make_repository("down-only", "virtual", "docker", members=["hub-down"])
+    digest = sha256(b"held nowhere")
+    # The default 'docker' is [docker-local, docker-remote]: the local member has nothing either.
+    for virtual, remote in (("down-only", "hub-down"), ("docker", "docker-remote")):
+        for path in ("team/app/manifests/1", f"team/app/manifests/{digest}", f"team/app/blobs/{digest}"):
+            direct = http.get(f"{server.url}/v2/{remote}/{path}", headers=ACCEPT)
+            assert direct.status_code == 502
+            assert direct.json() == {"errors": [{"code": "UNAVAILABLE", "detail": None,
+                                                 "message": f"Upstream of '{remote}' is unreachable"}]}
+            through = http.get(f"{server.url}/v2/{virtual}/{path}", headers=ACCEPT)
+            assert (through.status_code, through.json()) == (502, direct.json()), path
+
+
+def test_a_pushers_layer_check_is_answered_while_an_upstream_is_down(server, hub_down, http):
+    """A HEAD on a layer of a repository that takes pushes is a pusher asking whether to upload
+    it, and buildah, podman and skopeo give up on anything but 200 or 404."""
+    make_repository("down-first", "virtual", "docker", members=["hub-down", "docker-local"],
+                    deploy_to="docker-local")
+    make_repository("down-only", "virtual", "docker", members=["hub-down"])
+    digest = sha256(b"held nowhere")
+    assert http.head(f"{server.url}/v2/down-first/team/app/blobs/{digest}").status_code == 404
+    assert http.get(f"{server.url}/v2/down-first/team/app/blobs/{digest}").status_code == 502
+    assert http.head(f"{server.url}/v2/down-only/team/app/blobs/{digest}").status_code == 502
+
+
+def test_content_no_member_has_is_unknown_when_every_upstream_answers(server, upstream, docker_remote, http):
+    image = make_image(layer_sizes=(2_000,))
+    assert push_image(requests.Session(), upstream.url, "team/app", image, "1").status_code == 201
+    make_repository("remote-first", "virtual", "docker", members=["docker-remote", "docker-local"])
+    for virtual in ("remote-first", "docker"):
+        missing = http.get(f"{server.url}/v2/{virtual}/team/app/manifests/2", headers=ACCEPT)
+        assert missing.status_code == 404
+        assert missing.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+        missing = http.get(f"{server.url}/v2/{virtual}/team/app/blobs/{sha256(b'held nowhere')}")
+        assert missing.status_code == 404
+        assert missing.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
+    # The upstream was up and asked: its 404 is what made the manifest unknown.
+    assert upstream.requests_for("/v2/team/app/manifests/2", status=404) >= 1
