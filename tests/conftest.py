@@ -31,10 +31,21 @@ def live_server_process(django_db_setup, django_db_blocker):
     server.stop()
 
 
+# Where the default remote repositories point in tests: a closed port, so that no test reaches
+# pypi.org or Docker Hub (a test wanting an upstream starts its own on 127.0.0.1).
+CLOSED_UPSTREAM = "http://127.0.0.1:9"
+
+
 @pytest.fixture
 def bootstrapped(transactional_db):
-    """The state `make run` creates: admin, anonymous read, default repositories."""
+    """The state `make run` creates: admin, anonymous read, default repositories, with the
+    default remotes' upstreams at CLOSED_UPSTREAM."""
+    from apps.repositories.models import Repository
+
     call_command("bootstrap", stdout=io.StringIO(), stderr=io.StringIO())
+    for remote in Repository.objects.filter(key__in=["pypi-remote", "docker-remote"]):
+        remote.url = CLOSED_UPSTREAM
+        remote.save()
 
 
 @pytest.fixture

@@ -1,11 +1,15 @@
 """/api/repositories over HTTP against a live server, in Artifactory's JSON shapes."""
 
+import io
+
 import pytest
 import requests
+from django.core.management import call_command
 
 from apps.packages.models import Artifact
 from apps.repositories.models import Repository
 from apps.security.models import SecuritySettings
+from tests.conftest import CLOSED_UPSTREAM
 from tests.factories import grant, make_repository, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +33,7 @@ def test_list_in_artifactory_shape_and_filters(server, http):
     assert local == {"key": "generic-local", "type": "LOCAL", "description": "",
                      "url": f"{server.url}/generic-local", "packageType": "generic"}
     remote = next(r for r in listed if r["key"] == "pypi-remote")
-    assert remote["type"] == "REMOTE" and remote["url"] == "https://pypi.org"
+    assert remote["type"] == "REMOTE" and remote["url"] == CLOSED_UPSTREAM
 
     virtuals = http.get(f"{server.url}/api/repositories", params={"type": "virtual"}).json()
     assert {r["key"] for r in virtuals} == {"pypi", "docker"}
@@ -46,9 +50,16 @@ def test_default_configurations(server, http):
     assert virtual["repositories"] == ["pypi-local", "pypi-remote"]
     assert virtual["defaultDeploymentRepo"] == "pypi-local"
     remote = http.get(f"{server.url}/api/repositories/docker-remote").json()
-    assert remote["url"] == "https://registry-1.docker.io" and remote["offline"] is False
+    assert remote["url"] == CLOSED_UPSTREAM and remote["offline"] is False
     assert {"retrievalCachePeriodSecs", "missedRetrievalCachePeriodSecs", "socketTimeoutMillis",
             "storeArtifactsLocally"} <= set(remote)
+
+
+def test_bootstrap_points_the_default_remotes_at_the_public_upstreams(transactional_db):
+    """What `make run` creates (the fixtures then point them at a closed local port)."""
+    call_command("bootstrap", stdout=io.StringIO(), stderr=io.StringIO())
+    urls = dict(Repository.objects.filter(rclass="remote").values_list("key", "url"))
+    assert urls == {"pypi-remote": "https://pypi.org", "docker-remote": "https://registry-1.docker.io"}
 
 
 def test_create_read_update_delete(server, admin_http):
