@@ -31,8 +31,9 @@ from .pages import ProjectIndex, render_project, render_project_list, sorted_ver
 from .selectors import (local_project_index, local_project_names, project_serials, projects_held,
                         pypi_file_find, repository_serial)
 from .services import artifact_path
-from .upstream import (ASSUMED_OFFLINE_SECS, UpstreamFile, credentials_for, remote_index_fetched,
-                       remote_project_file, remote_project_index, remote_project_names)
+from .upstream import (ASSUMED_OFFLINE_SECS, UpstreamFile, UpstreamIndex, credentials_for,
+                       remote_index_fetched, remote_project_file, remote_project_index,
+                       remote_project_names)
 
 log = logging.getLogger(__name__)
 PYPI = Repository.PackageType.PYPI
@@ -75,7 +76,7 @@ class _Plan:
     state: str
     variant: str
     fresh_until: datetime | None
-    upstream: dict  # repository id -> UpstreamIndex fetched while computing the state
+    upstream: dict  # repository id -> what _upstream_index got while computing the state
     user: object = None
     restricted: dict = field(default_factory=dict)  # repository id -> read_restriction()
 
@@ -181,7 +182,7 @@ def _remote_state(source, project: str, upstream: dict, *, cold: bool = False) -
     validity = None if cold else remote_index_fetched(source, project)
     if validity is None:
         try:
-            fetched = upstream[source.pk] = remote_project_index(source, project)
+            fetched = _upstream_index(upstream, source, project)
         except UpstreamUnavailable:
             log.warning("no index of %s from '%s': upstream unavailable", project, source.key)
             return "unavailable", timezone.now()
@@ -198,6 +199,21 @@ def _remote_state(source, project: str, upstream: dict, *, cold: bool = False) -
     return str(fetched_at.timestamp()), fresh_until
 
 
+def _upstream_index(upstream: dict, source, project: str) -> UpstreamIndex | None:
+    """remote_project_index of ``source``, asked at most once per request: its answer, or its
+    failure, is kept in ``upstream`` for the page build, so that an upstream that hangs costs
+    the socket timeout once, not once while computing the state and again while building.
+    Raises UpstreamUnavailable as remote_project_index does."""
+    if source.pk not in upstream:
+        try:
+            upstream[source.pk] = remote_project_index(source, project)
+        except UpstreamUnavailable as exc:
+            upstream[source.pk] = exc
+    if isinstance(upstream[source.pk], UpstreamUnavailable):
+        raise upstream[source.pk]
+    return upstream[source.pk]
+
+
 def _build_index(plan: _Plan) -> ProjectIndex | None:
     files: dict[str, dict] = {}
     failures = 0
@@ -208,7 +224,7 @@ def _build_index(plan: _Plan) -> ProjectIndex | None:
             continue
         else:
             try:
-                upstream = plan.upstream.get(source.pk) or remote_project_index(source, plan.project)
+                upstream = _upstream_index(plan.upstream, source, plan.project)
             except UpstreamUnavailable:
                 failures += 1
                 continue

@@ -87,3 +87,39 @@ def test_when_no_upstream_can_be_reached_the_answer_is_unavailable(first_down):
     assert client.get("/api/pypi/both/simple/shared/").status_code == 502
     # A file nobody lists stays unavailable too: an unreachable upstream might list it.
     assert client.get("/api/pypi/both/packages/shared/shared-9.9-py3-none-any.whl").status_code == 502
+
+
+class FailingIndex(StaticIndex):
+    """An upstream that is up but answers every request 503, which repomgr takes for
+    unavailable; it counts what it was asked, as StaticIndex does."""
+
+    def _answer(self, handler) -> None:
+        self._send(handler, 503, b"try later", "text/plain")
+
+
+@pytest.fixture
+def failing(bootstrapped, upstreams):
+    """An upstream that fails, alone behind a remote and a virtual repository, and first of two
+    members of a virtual repository whose second member's upstream is up (nothing cached)."""
+    index = FailingIndex().start()
+    make_repository("failing-remote", "remote", "pypi", url=index.url)
+    make_repository("second-remote", "remote", "pypi", url=upstreams[1].url)
+    make_repository("failing-only", "virtual", "pypi", members=["failing-remote"])
+    make_repository("both", "virtual", "pypi", members=["failing-remote", "second-remote"])
+    yield index
+    index.stop()
+
+
+@pytest.mark.parametrize("repository, status", [("failing-remote", 502), ("failing-only", 502),
+                                                 ("both", 200)])
+def test_a_page_request_asks_a_failing_upstream_once(failing, repository, status):
+    # An upstream that hangs instead costs the socket timeout each time it is asked.
+    client = Client()
+    for request in (1, 2):
+        answer, body = _get(client, f"/api/pypi/{repository}/simple/shared/")
+        assert failing.hits["/simple/shared/"] == request
+        assert answer == status
+        if status == 502:
+            assert body == f"No upstream of '{repository}' could be reached\n".encode()
+        else:
+            assert b"shared-1.0-py3-none-any.whl" in body
