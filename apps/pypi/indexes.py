@@ -31,9 +31,8 @@ from .pages import ProjectIndex, render_project, render_project_list, sorted_ver
 from .selectors import (local_project_index, local_project_names, project_serials, projects_held,
                         pypi_file_find, repository_serial)
 from .services import artifact_path
-from .upstream import (ASSUMED_OFFLINE_SECS, UpstreamFile, UpstreamIndex, credentials_for,
-                       remote_index_fetched, remote_project_file, remote_project_index,
-                       remote_project_names)
+from .upstream import (ASSUMED_OFFLINE_SECS, UpstreamFile, credentials_for, remote_index_fetched,
+                       remote_project_file, remote_project_index, remote_project_names)
 
 log = logging.getLogger(__name__)
 PYPI = Repository.PackageType.PYPI
@@ -76,7 +75,7 @@ class _Plan:
     state: str
     variant: str
     fresh_until: datetime | None
-    upstream: dict  # repository id -> what _upstream_index got while computing the state
+    upstream: dict  # repository id -> what _asked_once got while computing the state
     user: object = None
     restricted: dict = field(default_factory=dict)  # repository id -> read_restriction()
 
@@ -182,7 +181,7 @@ def _remote_state(source, project: str, upstream: dict, *, cold: bool = False) -
     validity = None if cold else remote_index_fetched(source, project)
     if validity is None:
         try:
-            fetched = _upstream_index(upstream, source, project)
+            fetched = _asked_once(upstream, source, remote_project_index, project)
         except UpstreamUnavailable:
             log.warning("no index of %s from '%s': upstream unavailable", project, source.key)
             return "unavailable", timezone.now()
@@ -199,14 +198,14 @@ def _remote_state(source, project: str, upstream: dict, *, cold: bool = False) -
     return str(fetched_at.timestamp()), fresh_until
 
 
-def _upstream_index(upstream: dict, source, project: str) -> UpstreamIndex | None:
-    """remote_project_index of ``source``, asked at most once per request: its answer, or its
-    failure, is kept in ``upstream`` for the page build, so that an upstream that hangs costs
-    the socket timeout once, not once while computing the state and again while building.
-    Raises UpstreamUnavailable as remote_project_index does."""
+def _asked_once(upstream: dict, source, fetch, *args):
+    """``fetch(source, *args)`` (an upstream page of ``source``), asked at most once per request:
+    its answer, or its failure, is kept in ``upstream`` for the page build, so that an upstream
+    that hangs costs the socket timeout once, not once while computing the state and again
+    while building. Raises UpstreamUnavailable as ``fetch`` does."""
     if source.pk not in upstream:
         try:
-            upstream[source.pk] = remote_project_index(source, project)
+            upstream[source.pk] = fetch(source, *args)
         except UpstreamUnavailable as exc:
             upstream[source.pk] = exc
     if isinstance(upstream[source.pk], UpstreamUnavailable):
@@ -224,7 +223,7 @@ def _build_index(plan: _Plan) -> ProjectIndex | None:
             continue
         else:
             try:
-                upstream = _upstream_index(plan.upstream, source, plan.project)
+                upstream = _asked_once(plan.upstream, source, remote_project_index, plan.project)
             except UpstreamUnavailable:
                 failures += 1
                 continue
@@ -252,14 +251,14 @@ def project_list_page(user, repository: Repository) -> PypiPage | None:
         return None
     restricted = {s.pk: read_restriction(user, s) for s in sources}
     parts = [PAGE_FORMAT, f"R{repository.pk}@{repository.modified.timestamp()}"]
-    serials = {}
+    serials, upstream = {}, {}  # upstream: repository id -> what _asked_once got
     for source in sources:
         tag = f"{source.pk}@{source.modified.timestamp()}:"
         if source.is_local:
             serials[source.pk] = repository_serial(source)
             tag += str(serials[source.pk])
         else:
-            tag += _remote_list_state(source)
+            tag += _remote_list_state(source, upstream)
         parts.append(tag)
     state, variant = "|".join(parts), _variant(repository, sources, restricted)
     page = (PypiPage.objects.filter(repository=repository, project="", variant=variant)
@@ -269,7 +268,8 @@ def project_list_page(user, repository: Repository) -> PypiPage | None:
     names: set[str] = set()
     for source in sources:
         try:
-            found = local_project_names(source) if source.is_local else remote_project_names(source)
+            found = (local_project_names(source) if source.is_local
+                     else _asked_once(upstream, source, remote_project_names))
         except UpstreamUnavailable:
             continue
         names.update(n for n in found if repository_accepts(source, n + "/") and (
@@ -279,11 +279,11 @@ def project_list_page(user, repository: Repository) -> PypiPage | None:
                   replaces=page)
 
 
-def _remote_list_state(source) -> str:
+def _remote_list_state(source, upstream: dict) -> str:
     validity = remote_index_fetched(source, "")
     if validity is None:
         try:
-            remote_project_names(source)
+            _asked_once(upstream, source, remote_project_names)
         except UpstreamUnavailable:
             return "unavailable"
         validity = remote_index_fetched(source, "")

@@ -123,3 +123,21 @@ def test_a_page_request_asks_a_failing_upstream_once(failing, repository, status
             assert body == f"No upstream of '{repository}' could be reached\n".encode()
         else:
             assert b"shared-1.0-py3-none-any.whl" in body
+
+
+SIMPLE_INDEX = ('<!DOCTYPE html>\n<html>\n  <head>\n    <meta name="pypi:repository-version" content="1.1">\n'
+                '    <title>Simple index</title>\n  </head>\n  <body>\n{}  </body>\n</html>\n')
+
+
+@pytest.mark.parametrize("repository, anchors", [
+    ("failing-remote", ""), ("failing-only", ""),
+    ("both", '    <a href="fresh/">fresh</a>\n    <a href="shared/">shared</a>\n'),
+], ids=["failing-remote", "failing-only", "both"])
+def test_a_project_list_request_asks_a_failing_upstream_once(failing, repository, anchors):
+    # The list leaves out what the failing upstream would list (200, not 502). The second
+    # request finds the page the first stored with a matching state, and asks it once again.
+    client = Client()
+    for request in (1, 2):
+        answer, body = _get(client, f"/api/pypi/{repository}/simple/")
+        assert failing.hits["/simple/"] == request
+        assert (answer, body) == (200, SIMPLE_INDEX.format(anchors).encode())
