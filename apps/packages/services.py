@@ -203,11 +203,12 @@ def artifact_record_download(artifact: Artifact) -> None:
     # session, and a crash of the database server can lose the last fraction of a second of counts.
     quote, now = connection.ops.quote_name, connection.ops.adapt_datetimefield_value(timezone.now())
     unflushed = connection.vendor == "postgresql" and not connection.in_atomic_block
-    fetch_one(("WITH unflushed_ AS (SELECT set_config('synchronous_commit', 'off', true)) " if unflushed else "")
-              + f"UPDATE {quote(Artifact._meta.db_table)} SET {quote('download_count')} = "
-              f"{quote('download_count')} + 1, {quote('last_downloaded')} = %s"
-              + (" FROM unflushed_" if unflushed else "") + f" WHERE {quote('id')} = %s "
-              f"RETURNING {quote('id')}", [now, artifact.pk])
+    setting, joined = (("WITH unflushed_ AS (SELECT set_config('synchronous_commit', 'off', true)) ",
+                        " FROM unflushed_") if unflushed else ("", ""))
+    count = quote("download_count")
+    fetch_one(f"{setting}UPDATE {quote(Artifact._meta.db_table)} SET {count} = {count} + 1, "
+              f"{quote('last_downloaded')} = %s{joined} WHERE {quote('id')} = %s RETURNING {quote('id')}",
+              [now, artifact.pk])
 
 
 @transaction.atomic
