@@ -13,10 +13,10 @@ import requests
 from apps.repositories.models import Repository
 from apps.repositories.services import repository_update
 from apps.security.models import SecuritySettings
+from tests.conftest import CLOSED_UPSTREAM
 from tests.docker.upstream import DistributionRegistry
 from tests.factories import make_repository
 from tests.factories.docker import OCI_MANIFEST, make_image, push_image, sha256
-from tests.livestack import free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(not DistributionRegistry.available(), reason="docker-registry is not installed")]
@@ -185,7 +185,7 @@ def test_patterns_and_offline_keep_requests_from_the_upstream(server, upstream, 
 @pytest.fixture
 def hub_down(server):
     """A remote repository whose upstream is a closed port on 127.0.0.1, with nothing cached."""
-    return make_repository("hub-down", "remote", "docker", url=f"http://127.0.0.1:{free_port()}")
+    return make_repository("hub-down", "remote", "docker", url=CLOSED_UPSTREAM)
 
 
 def test_a_virtual_passes_over_an_unreachable_upstream_for_a_later_member(server, hub_down, admin_http, http):
@@ -206,10 +206,10 @@ def test_a_virtual_passes_over_an_unreachable_upstream_for_a_later_member(server
 def test_a_virtual_whose_upstreams_are_unreachable_answers_as_its_remote_does(server, hub_down, http):
     """Nobody has the content and an upstream that might have it is down: the virtual answers
     what the remote repository answers (502 UNAVAILABLE), never MANIFEST_UNKNOWN/BLOB_UNKNOWN."""
-    repository_update(Repository.objects.get(key="docker-remote"), url=f"http://127.0.0.1:{free_port()}")
     make_repository("down-only", "virtual", "docker", members=["hub-down"])
     digest = sha256(b"held nowhere")
-    # The default 'docker' is [docker-local, docker-remote]: the local member has nothing either.
+    # The default 'docker' is [docker-local, docker-remote] (at CLOSED_UPSTREAM in tests): the
+    # local member has nothing either.
     for virtual, remote in (("down-only", "hub-down"), ("docker", "docker-remote")):
         for path in ("team/app/manifests/1", f"team/app/manifests/{digest}", f"team/app/blobs/{digest}"):
             direct = http.get(f"{server.url}/v2/{remote}/{path}", headers=ACCEPT)
