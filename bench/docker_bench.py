@@ -30,7 +30,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from generic_bench import cpu_ticks, reset_database, settle  # noqa: E402
+from generic_bench import cpu_ticks, prepare_repomgr, reset_database, settle  # noqa: E402
 from tests.livestack import free_port, wait_for_http  # noqa: E402
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -85,10 +85,7 @@ def start_repomgr(work: Path, database_url: str | None, celery_worker: bool) -> 
     if database_url:
         reset_database(database_url)
         env["DATABASE_URL"] = database_url
-    python = str(ROOT / ".venv" / "bin" / "python")
-    for command in (["migrate", "--noinput"], ["bootstrap"]):
-        subprocess.run([python, "manage.py", *command], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prepare_repomgr(env)
     process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "--config", "repomgr/gunicorn_conf.py",
                                 "repomgr.wsgi"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -220,8 +217,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
                         help="a PostgreSQL database of the bench's own, dropped and created afresh (default: SQLite)")
     parser.add_argument("--celery-worker", action="store_true",
-                        help="run repomgr's Celery worker too (as `make run` does), so that the md5 "
-                             "and sha1 it computes for pushed layers load the machine meanwhile")
+                        help="run repomgr's Celery worker too (as `make run` does), and report the CPU "
+                             "it spends on the md5 and sha1 of pushed layers")
     options = parser.parse_args()
     subprocess.run(["sh", str(ROOT / "scripts" / "system-deps.sh"), "bench"], check=True)
     (ROOT / "var").mkdir(exist_ok=True)
