@@ -4,7 +4,9 @@ docker-registry), side by side in one run on this machine.
     .venv/bin/python bench/docker_bench.py [--size-mb 200] [--database-url postgres://...] [--celery-worker]
 
 Figures: push and pull MB/s of a --size-mb layer at concurrency 1 and 8 (curl clients, each
-transfer a distinct blob; a push is POST + one PATCH + closing PUT as docker and skopeo do it),
+transfer a distinct blob; a push is POST + one PATCH + closing PUT as docker and skopeo do it;
+each pull figure moves all eight layers, one after another at c=1: a single 200 MB pull is
+over in some 80 ms here, too short to time alone),
 and manifest GET requests/s (ab, keep-alive, concurrency 16). Both registries keep their
 data on the same disk; repomgr runs as `make run` runs it (gunicorn, default workers/threads)
 and is asked with a bearer token from its token endpoint, as clients do; --celery-worker
@@ -39,15 +41,18 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 class Registry:
     """One peer: a base URL, the image path prefix, request headers, and its process."""
 
-    def __init__(self, label, url, prefix, headers, process, helpers=()):
+    def __init__(self, label, url, prefix, headers, process, helpers=(), log: Path | None = None):
         self.label, self.url, self.prefix, self.headers, self.process = label, url, prefix, headers, process
         self.helpers = list(helpers)  # processes that serve it too (repomgr's Celery worker)
+        self.log = log  # where the helpers write their errors
 
     def check_alive(self):
         """Fail the run when a process of this peer (repomgr's Celery worker, say) has died."""
-        dead = [p.args[0] for p in [self.process, *self.helpers] if p.poll() is not None]
+        dead = [p for p in [self.process, *self.helpers] if p.poll() is not None]
         if dead:
-            raise RuntimeError(f"{self.label}: {', '.join(map(str, dead))} exited during the run")
+            log = f"\n{self.log}:\n{self.log.read_text()[-2000:]}" if self.log and self.log.exists() else ""
+            raise RuntimeError(f"{self.label}: {', '.join(str(p.args[0]) for p in dead)} exited during"
+                               f" the run (status {', '.join(str(p.returncode) for p in dead)}){log}")
 
     def settle(self):
         """Wait until every process of this peer is idle (a worker still hashing the last
@@ -92,12 +97,14 @@ def start_repomgr(work: Path, database_url: str | None, celery_worker: bool) -> 
     # The Procfile's worker: it computes md5 and sha1 of pushed layers after each push.
     helpers = [subprocess.Popen([str(ROOT / ".venv" / "bin" / "celery"), "--app", "repomgr", "worker",
                                  "--pool", "threads", "--concurrency", "4"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)] if celery_worker else []
+                                stdout=subprocess.DEVNULL, stderr=open(work / "celery.log", "wb"))
+               ] if celery_worker else []
     url = f"http://127.0.0.1:{port}"
     wait_for_http(url + "/api/system/ping", process=process)
     token = requests.get(url + "/v2/token", auth=("admin", os.environ.get("REPOMGR_ADMIN_PASSWORD", "password")),
                          params={"scope": "repository:docker-local/bench:pull,push"}).json()["token"]
-    return Registry("repomgr", url, "docker-local/bench", {"Authorization": f"Bearer {token}"}, process, helpers)
+    return Registry("repomgr", url, "docker-local/bench", {"Authorization": f"Bearer {token}"}, process, helpers,
+                    work / "celery.log")
 
 
 def make_layers(work: Path, base: bytes, count: int, run: int) -> list[tuple[Path, str]]:
@@ -143,8 +150,9 @@ def pull(registry: Registry, digest: str, size: int) -> None:
     assert int(written) == size, (written, size)
 
 
-def throughput(action, registry, layers, concurrency: int, size: int) -> float:
-    chosen = layers[:concurrency]
+def throughput(action, registry, layers, concurrency: int, size: int, transfers: int = 0) -> float:
+    """MB/s of ``transfers`` actions (default: ``concurrency``), ``concurrency`` at a time."""
+    chosen = layers[:transfers or concurrency]
     began = time.monotonic()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(lambda layer: action(registry, *layer), chosen))
@@ -204,7 +212,7 @@ def measure(registry: Registry, layers, size: int) -> tuple[dict, float]:
     helper_per_gib = (registry.helper_seconds() - helper_before) / pushed_gib
     for concurrency in (1, 8):
         figures[f"pull c={concurrency}"] = throughput(lambda r, p, d: pull(r, d, size), registry, layers,
-                                                      concurrency, size)
+                                                      concurrency, size, transfers=len(layers))
         registry.settle()
     figures["manifest GET req/s"] = manifest_rps(registry, push_manifest(registry, layers))
     return figures, helper_per_gib
