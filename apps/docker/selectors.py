@@ -87,6 +87,12 @@ def blob_find(repository: Repository, name: str, digest: Digest) -> Artifact | N
     return artifact if artifact is not None and _bytes_match(str(digest), artifact.blob.sha256) else None
 
 
+def blob_held(repositories: list[Repository], name: str, digest: Digest) -> Artifact | None:
+    """The blob as stored under the image by the first of ``repositories`` that holds it (a
+    remote repository's cache; no upstream is asked)."""
+    return next(filter(None, (blob_find(repository, name, digest) for repository in repositories)), None)
+
+
 def blobs_present(repository: Repository, name: str, digests: list[Digest]) -> dict[str, int]:
     """{digest: size} of the blobs among ``digests`` linked to the image."""
     paths = {blob_path(name, d): str(d) for d in digests}

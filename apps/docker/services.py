@@ -201,8 +201,10 @@ class _PartFile(File):
 
 def manifest_push(*, repository: Repository, name: str, reference: str, body: bytes,
                   content_type: str, tags: list[str] = (), username: str = "",
-                  check_blobs: bool = True, may_move_tags: bool) -> Manifest:
-    """Store a manifest exactly as sent and point the tags at it.
+                  check_blobs: bool = True, may_move_tags: bool, holders=()) -> Manifest:
+    """Store a manifest exactly as sent and point the tags at it. A blob it refers to that the
+    image lacks is taken from the first of ``holders`` (the members of the virtual repository
+    pushed through) that holds it under the same image.
 
     Raises ManifestInvalid, DigestInvalid, TagInvalid, ManifestBlobUnknown, and Denied when a
     tag already names another manifest and ``may_move_tags`` is false (nothing stored).
@@ -219,17 +221,23 @@ def manifest_push(*, repository: Repository, name: str, reference: str, body: by
     for tag in tags:
         check_tag(tag)
     if check_blobs:
-        _check_references(repository, name, parsed)
+        _check_references(repository, name, parsed, holders, username)
     return _store_manifest(repository, name, digest, body, parsed, tags, username, may_move_tags)
 
 
-def _check_references(repository, name, parsed: ParsedManifest) -> None:
+def _check_references(repository, name, parsed: ParsedManifest, holders, username: str) -> None:
     wanted = [parse_digest(d.digest) for d in parsed.blobs]
     # Touch the layers first: garbage collection only unlinks rows untouched since its cutoff,
     # so either it spares them now or it already took them and the check below refuses.
     Artifact.objects.filter(repository=repository, path__in=[blob_path(name, d) for d in wanted]) \
         .update(modified=timezone.now())
     present = selectors.blobs_present(repository, name, wanted)
+    others = [holder for holder in holders if holder != repository]
+    for digest in wanted:
+        held = None if str(digest) in present else selectors.blob_held(others, name, digest)
+        if held is not None:
+            blob_link(repository=repository, name=name, digest=digest, blob=held.blob, username=username)
+            present[str(digest)] = held.blob.size
     for descriptor in parsed.blobs:
         if descriptor.digest not in present:
             raise ManifestBlobUnknown(detail={"digest": descriptor.digest})

@@ -10,7 +10,6 @@ from rest_framework.views import APIView
 from apps.core.errors import ApiError, BadRequest, NotFound
 from apps.core.http import request_stream
 from apps.repositories.models import Repository
-from apps.repositories.remote import UpstreamUnavailable
 from apps.security.authentication import BasicAuthentication, BearerAuthentication
 from apps.security.authorization import authorize, require
 
@@ -192,6 +191,7 @@ class ManifestView(RegistryView):
             repository=target, name=name, reference=reference, body=_manifest_body(request),
             content_type=request.META.get("CONTENT_TYPE", ""),
             tags=request.query_params.getlist("tag"), username=request.user.get_username(),
+            holders=selectors.image_sources(request.user, repository, name) if repository.is_virtual else (),
             # Moving an existing tag overwrites it: Artifactory's Delete/Overwrite permission.
             may_move_tags=authorize(request.user, "delete", target, image_folder(name)))
         headers = _digest_headers(manifest.digest, Location=_url(repo_key, name, "manifests", manifest.digest))
@@ -233,16 +233,14 @@ class BlobView(RegistryView):
         repository, name = self.image(repo_key, name)
         self.require("pull", repository, name)
         digest = parse_digest(digest)
-        try:
+        if request.method == "HEAD" and repository.is_virtual and repository.default_deployment_repo_id:
+            # How pushers (buildah, podman, skopeo) ask whether to upload a layer; they give up
+            # on anything but 200 or 404. Answered from what the members hold, never from an
+            # upstream: a manifest pushed here takes the layers its members hold.
+            result = selectors.blob_held(selectors.image_sources(request.user, repository, name),
+                                         name, digest)
+        else:
             result = pull.blob_resolve(request.user, repository, name, digest)
-        except UpstreamUnavailable:
-            # A HEAD on a repository that takes pushes is how pushers (buildah, podman, skopeo)
-            # ask whether to upload a layer, and they give up on anything but 200 or 404: for
-            # them a layer no member holds is one to upload, whatever an upstream would say.
-            if request.method != "HEAD" or not repository.is_virtual \
-                    or repository.default_deployment_repo_id is None:
-                raise
-            result = None
         if result is None:
             raise BlobUnknown(detail={"digest": str(digest)})
         return pull.blob_response(request, result, digest)

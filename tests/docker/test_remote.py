@@ -16,7 +16,7 @@ from apps.security.models import SecuritySettings
 from tests.conftest import CLOSED_UPSTREAM
 from tests.docker.upstream import DistributionRegistry
 from tests.factories import make_repository
-from tests.factories.docker import OCI_MANIFEST, make_image, push_image, sha256
+from tests.factories.docker import OCI_MANIFEST, make_image, push_blob, push_image, sha256
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(not DistributionRegistry.available(), reason="docker-registry is not installed")]
@@ -245,3 +245,45 @@ def test_content_no_member_has_is_unknown_when_every_upstream_answers(server, up
         assert missing.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
     # The upstream was up and asked: its 404 is what made the manifest unknown.
     assert upstream.requests_for("/v2/team/app/manifests/2", status=404) >= 1
+
+
+def push_as_pushers_do(session: requests.Session, base: str, image_name: str, image, tag: str):
+    """skopeo, podman and buildah ask with a HEAD whether the repository they push to has a
+    layer, and upload only those it lacks."""
+    uploaded = []
+    for blob in image.blobs:
+        if session.head(f"{base}/v2/{image_name}/blobs/{sha256(blob)}").status_code != 200:
+            assert push_blob(session, base, image_name, blob).status_code == 201
+            uploaded.append(sha256(blob))
+    media_type = json.loads(image.manifest)["mediaType"]
+    return uploaded, session.put(f"{base}/v2/{image_name}/manifests/{tag}", data=image.manifest,
+                                 headers={"Content-Type": media_type})
+
+
+def test_a_push_through_a_virtual_takes_the_layers_its_members_hold(server, upstream, docker_remote,
+                                                                    admin_http, http):
+    """Promoting an image into the deployment repository under the name it has upstream: the
+    layers the remote member has cached are not uploaded again, and end up under the image."""
+    image = make_image(layer_sizes=(20_000,))
+    assert push_image(requests.Session(), upstream.url, "library/base", image, "1").status_code == 201
+    assert http.get(f"{server.url}/v2/docker/library/base/manifests/1", headers=ACCEPT).status_code == 200
+    for blob in image.blobs:  # pulled once: the remote member holds config and layer
+        assert http.get(f"{server.url}/v2/docker/library/base/blobs/{sha256(blob)}").content == blob
+    uploaded, pushed = push_as_pushers_do(admin_http, server.url, "docker/library/base", image, "1")
+    assert (uploaded, pushed.status_code) == ([], 201), pushed.text
+    got = http.get(f"{server.url}/v2/docker-local/library/base/manifests/1", headers=ACCEPT)
+    assert got.content == image.manifest
+    for blob in image.blobs:
+        assert http.get(f"{server.url}/v2/docker-local/library/base/blobs/{sha256(blob)}").content == blob
+
+
+def test_a_pushers_layer_check_never_fetches_from_an_upstream(server, upstream, docker_remote, admin_http):
+    """A layer only the upstream has is one for the pusher to upload: the HEAD neither
+    answers 200 for it nor starts fetching it into the remote repository's cache."""
+    image = make_image(layer_sizes=(20_000,))
+    assert push_image(requests.Session(), upstream.url, "library/base", image, "1").status_code == 201
+    uploaded, pushed = push_as_pushers_do(admin_http, server.url, "docker/library/base", image, "1")
+    assert pushed.status_code == 201, pushed.text
+    assert sorted(uploaded) == sorted(sha256(blob) for blob in image.blobs)
+    for blob in image.blobs:
+        assert upstream.requests_for(f"/v2/library/base/blobs/{sha256(blob)}") == 0
