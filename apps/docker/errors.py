@@ -91,7 +91,7 @@ class ManifestTooLarge(ManifestInvalid):
     status = 413
 
 
-class UpstreamUnavailable(RegistryError):
+class Unavailable(RegistryError):
     code, status, message = "UNAVAILABLE", 502, "upstream registry unavailable"
 
 
@@ -110,7 +110,7 @@ def _as_registry_error(exc) -> RegistryError | None:
         if kind is not None:
             return kind(exc.message, headers=exc.headers)
         if exc.status >= 500:
-            return UpstreamUnavailable(exc.message, status=exc.status)
+            return Unavailable(exc.message, status=exc.status)
         return RegistryError(exc.message, status=exc.status, headers=exc.headers)
     if isinstance(exc, drf.APIException):
         return RegistryError(str(exc.detail), status=exc.status_code)
