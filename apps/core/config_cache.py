@@ -122,20 +122,39 @@ def config_changed(**_signal_arguments) -> None:
         ConfigGeneration.objects.update_or_create(pk=1, defaults={"value": value})
 
 
+_UNCHANGED = "_config_cache_unchanged"
+
+
 def watch(*models, ignoring: frozenset[str] = frozenset()) -> None:
     """Call config_changed() whenever a row of one of ``models`` is saved or deleted, and when
     the rows of a many-to-many relation (pass its ``through`` model) are added or removed. A
-    save of nothing but fields in ``ignoring`` (its ``update_fields``) changes nothing cached."""
+    save of nothing but fields in ``ignoring`` (its ``update_fields``) changes nothing cached,
+    nor does a save of a row as it already is (a directory login refreshes the account every
+    time, mostly with what it holds)."""
 
-    def saved(update_fields=None, **_):
+    def saving(sender, instance, update_fields=None, **_):
+        setattr(instance, _UNCHANGED, update_fields is None and not instance._state.adding
+                and _row_holds(sender, instance, ignoring))
+
+    def saved(instance, update_fields=None, **_):
+        if getattr(instance, _UNCHANGED, False):
+            return
         if update_fields is None or not set(update_fields) <= ignoring:
             config_changed()
 
     for model in models:
         uid = f"config_cache.{model._meta.label}"
+        signals.pre_save.connect(saving, sender=model, weak=False, dispatch_uid=uid + ".saving")
         signals.post_save.connect(saved, sender=model, weak=False, dispatch_uid=uid + ".save")
         signals.post_delete.connect(config_changed, sender=model, dispatch_uid=uid + ".delete")
         signals.m2m_changed.connect(_m2m_changed, sender=model, dispatch_uid=uid + ".m2m")
+
+
+def _row_holds(model, instance, ignoring: frozenset[str]) -> bool:
+    """Whether ``instance``'s row holds its values already (the ``ignoring`` fields aside)."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname not in ignoring]
+    row = model._base_manager.using(instance._state.db).filter(pk=instance.pk).values_list(*names).first()
+    return row == tuple(getattr(instance, name) for name in names)
 
 
 class ConfigQuerySet(models.QuerySet):

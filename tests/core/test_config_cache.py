@@ -9,9 +9,11 @@ from django.db import connection
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from apps.core.config_cache import ConfigurationCheckMiddleware, cached, config_changed, confirm
 from apps.core.db import fetch_one
+from apps.core.models import ConfigGeneration
 from apps.repositories.models import Repository
 from apps.repositories.services import repository_update
 from tests.factories import grant, make_repository, make_user
@@ -157,3 +159,18 @@ def test_a_request_run_again_starts_afresh_with_a_browser_session_too(bootstrapp
         assert browser.get(url).status_code == 200
     grant("carol-read", repositories=["cfg-local"], users={"carol": ["read"]}, include=["b/**"])
     assert browser.get(url).status_code == 404
+
+
+def test_a_save_that_changes_nothing_keeps_every_process_cache():
+    """A directory login saves the whole account each time, mostly with what it holds: only a
+    save that changes a column tells every process to read its configuration again."""
+    dora = make_user("dora", "dora-pass")
+    generation = ConfigGeneration.objects.get(pk=1).value
+    dora = get_user_model().objects.get(pk=dora.pk)
+    dora.save()
+    dora.last_login = timezone.now()  # a login is no change
+    dora.save()
+    assert ConfigGeneration.objects.get(pk=1).value == generation
+    dora.email = "dora@example.org"
+    dora.save()
+    assert ConfigGeneration.objects.get(pk=1).value != generation

@@ -188,3 +188,16 @@ def test_scheduled_sync_deactivates_accounts_gone_from_the_directory(ldap_server
     assert not get_user_model().objects.get(username="gone").is_active
     assert requests.get(f"{ldap_server.url}/api/security/token", auth=("gone", token)).status_code == 401
     assert AuditEvent.objects.filter(action="user.deactivate", target="gone").exists()
+
+
+def test_logging_in_again_unchanged_leaves_the_configuration_cached(deployers, directory, ldap_settings):
+    """Every directory login refreshes the account (and its groups) from the directory; when
+    nothing changed there, no process has to read its configuration again."""
+    from django.contrib.auth import authenticate
+
+    from apps.core.models import ConfigGeneration
+
+    assert authenticate(username="lara", password="lara-pass").groups.get().name == "deployers"
+    generation = ConfigGeneration.objects.get(pk=1).value
+    assert authenticate(username="lara", password="lara-pass") is not None
+    assert ConfigGeneration.objects.get(pk=1).value == generation
