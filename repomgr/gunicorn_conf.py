@@ -25,12 +25,11 @@ accesslog = os.environ.get("REPOMGR_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
 
 
-
 def _corked(sendfile):
     """gunicorn's sendfile with the TCP socket corked (TCP_CORK, nginx's tcp_nopush) while the
     headers and the file go out, so that only full segments leave. gunicorn sets TCP_NODELAY
-    and has no such setting; uncorked, a 50 MB file crosses loopback (a proxy on the same
-    host) at about two thirds of the speed (bench/README.md)."""
+    and has no such setting. Over loopback (a proxy on the same host) one 50 MB download is
+    about a sixth faster corked, eight at once a few percent slower (bench/README.md)."""
 
     @functools.wraps(sendfile)
     def send(response, respiter):
