@@ -220,12 +220,14 @@ def manifest_push(*, repository: Repository, name: str, reference: str, body: by
         tags = [reference, *tags]
     for tag in tags:
         check_tag(tag)
-    if check_blobs:
-        _check_references(repository, name, parsed, holders, username)
-    return _store_manifest(repository, name, digest, body, parsed, tags, username, may_move_tags)
+    borrowed = _check_references(repository, name, parsed, holders) if check_blobs else {}
+    return _store_manifest(repository, name, digest, body, parsed, tags, username, may_move_tags,
+                           borrowed)
 
 
-def _check_references(repository, name, parsed: ParsedManifest, holders, username: str) -> None:
+def _check_references(repository, name, parsed: ParsedManifest, holders) -> dict:
+    """Refuse a manifest whose blobs the image lacks (or has with another size); returns
+    {digest: artifact} of those it lacks that one of ``holders`` holds, to be linked with it."""
     wanted = [parse_digest(d.digest) for d in parsed.blobs]
     # Touch the layers first: garbage collection only unlinks rows untouched since its cutoff,
     # so either it spares them now or it already took them and the check below refuses.
@@ -233,10 +235,11 @@ def _check_references(repository, name, parsed: ParsedManifest, holders, usernam
         .update(modified=timezone.now())
     present = selectors.blobs_present(repository, name, wanted)
     others = [holder for holder in holders if holder != repository]
+    borrowed = {}
     for digest in wanted:
         held = None if str(digest) in present else selectors.blob_held(others, name, digest)
         if held is not None:
-            blob_link(repository=repository, name=name, digest=digest, blob=held.blob, username=username)
+            borrowed[digest] = held
             present[str(digest)] = held.blob.size
     for descriptor in parsed.blobs:
         if descriptor.digest not in present:
@@ -249,15 +252,18 @@ def _check_references(repository, name, parsed: ParsedManifest, holders, usernam
     for child in children:
         if child not in known:
             raise ManifestBlobUnknown(f"manifest {child} is unknown", detail={"digest": child})
+    return borrowed
 
 
 def _store_manifest(repository, name, digest: Digest, body: bytes, parsed: ParsedManifest,
-                    tags: list[str], username: str, may_move_tags: bool) -> Manifest:
+                    tags: list[str], username: str, may_move_tags: bool, borrowed: dict) -> Manifest:
     spool = Spool()
     spool.write(body)
     with spool.finish():
         blob = blob_ingest(spool)
     with transaction.atomic():
+        for layer, held in borrowed.items():
+            blob_link(repository=repository, name=name, digest=layer, blob=held.blob, username=username)
         artifact, _ = artifact_deploy(repository=repository, path=manifest_path(name, digest),
                                       blob=blob, username=username)
         manifest, created = Manifest.objects.get_or_create(

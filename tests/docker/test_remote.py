@@ -277,6 +277,22 @@ def test_a_push_through_a_virtual_takes_the_layers_its_members_hold(server, upst
         assert http.get(f"{server.url}/v2/docker-local/library/base/blobs/{sha256(blob)}").content == blob
 
 
+def test_a_refused_manifest_takes_no_layer_from_the_members(server, upstream, docker_remote, admin_http, http):
+    """Bad input stores nothing: a manifest pushed through the virtual that names a layer the
+    remote member holds, with the wrong size, links no layer into the deployment repository."""
+    image = make_image(layer_sizes=(20_000,))
+    assert push_image(requests.Session(), upstream.url, "library/base", image, "1").status_code == 201
+    for blob in image.blobs:
+        assert http.get(f"{server.url}/v2/docker/library/base/blobs/{sha256(blob)}").content == blob
+    manifest = json.loads(image.manifest)
+    manifest["layers"][0]["size"] += 1
+    refused = admin_http.put(f"{server.url}/v2/docker/library/base/manifests/1", data=json.dumps(manifest),
+                             headers={"Content-Type": manifest["mediaType"]})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "MANIFEST_INVALID"
+    for blob in image.blobs:
+        assert http.head(f"{server.url}/v2/docker-local/library/base/blobs/{sha256(blob)}").status_code == 404
+
+
 def test_a_pushers_layer_check_never_fetches_from_an_upstream(server, upstream, docker_remote, admin_http):
     """A layer only the upstream has is one for the pusher to upload: the HEAD neither
     answers 200 for it nor starts fetching it into the remote repository's cache."""
