@@ -32,7 +32,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from generic_bench import cpu_ticks, prepare_repomgr, reset_database, settle  # noqa: E402
+import generic_bench as gb  # noqa: E402
 from tests.livestack import free_port, wait_for_http  # noqa: E402
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -58,10 +58,10 @@ class Registry:
         """Wait until every process of this peer is idle (a worker still hashing the last
         pushes would otherwise load the next figure, of whichever peer it is)."""
         for process in [self.process, *self.helpers]:
-            settle(process.pid)
+            gb.settle(process.pid)
 
     def helper_seconds(self) -> float:
-        return sum(cpu_ticks(process.pid) for process in self.helpers) / os.sysconf("SC_CLK_TCK")
+        return sum(gb.cpu_ticks(process.pid) for process in self.helpers) / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
         for process in [self.process, *self.helpers]:
@@ -88,19 +88,15 @@ def start_repomgr(work: Path, database_url: str | None, celery_worker: bool) -> 
     env = {**os.environ, "REPOMGR_DATA_DIR": str(work / "repomgr"), "REPOMGR_BIND": f"127.0.0.1:{port}",
            "REPOMGR_ACCESS_LOG": "", "DJANGO_SETTINGS_MODULE": "repomgr.settings"}
     if database_url:
-        reset_database(database_url)
+        gb.reset_database(database_url)
         env["DATABASE_URL"] = database_url
-    prepare_repomgr(env)
-    process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "--config", "repomgr/gunicorn_conf.py",
-                                "repomgr.wsgi"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gb.prepare_repomgr(env)
+    process, url = gb.start_repomgr(env)
     # The Procfile's worker: it computes md5 and sha1 of pushed layers after each push.
     helpers = [subprocess.Popen([str(ROOT / ".venv" / "bin" / "celery"), "--app", "repomgr", "worker",
                                  "--pool", "threads", "--concurrency", "4"], cwd=ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=open(work / "celery.log", "wb"))
                ] if celery_worker else []
-    url = f"http://127.0.0.1:{port}"
-    wait_for_http(url + "/api/system/ping", process=process)
     token = requests.get(url + "/v2/token", auth=("admin", os.environ.get("REPOMGR_ADMIN_PASSWORD", "password")),
                          params={"scope": "repository:docker-local/bench:pull,push"}).json()["token"]
     return Registry("repomgr", url, "docker-local/bench", {"Authorization": f"Bearer {token}"}, process, helpers,

@@ -8,6 +8,7 @@ from apps.core.errors import NotFound
 from apps.packages.models import Artifact, Blob
 from apps.packages.selectors import artifact_find
 from apps.repositories.models import Repository
+from apps.repositories.resolve import first_found
 from apps.repositories.selectors import repository_accepts, repository_get, resolution_order
 from apps.security.authorization import authorize
 
@@ -90,7 +91,7 @@ def blob_find(repository: Repository, name: str, digest: Digest) -> Artifact | N
 def blob_held(repositories: list[Repository], name: str, digest: Digest) -> Artifact | None:
     """The blob as stored under the image by the first of ``repositories`` that holds it (a
     remote repository's cache; no upstream is asked)."""
-    return next(filter(None, (blob_find(repository, name, digest) for repository in repositories)), None)
+    return first_found(repositories, lambda repository: blob_find(repository, name, digest))
 
 
 def blobs_present(repository: Repository, name: str, digests: list[Digest]) -> dict[str, int]:
