@@ -33,6 +33,22 @@ def insert(instance) -> bool:
     return True
 
 
+def write_row(model, lookup: dict, values: dict, read=None):
+    """Store ``values`` in the row of ``model`` that ``lookup`` (a unique constraint's fields)
+    names, in one statement where the caller's ``read`` of that row tells which: an UPDATE of
+    the row read, or an INSERT when it read none. When a concurrent writer got in between (the
+    row read is gone, or one was inserted), update_or_create settles it. Returns the instance
+    stored; ``values`` must name auto_now fields, which an UPDATE does not set."""
+    instance = model(**lookup, **values)
+    if read is not None and model._base_manager.filter(pk=read.pk).update(**values):
+        instance.pk = read.pk
+        return instance
+    if read is None and insert(instance):
+        return instance
+    instance, _ = model._base_manager.update_or_create(**lookup, defaults=values)
+    return instance
+
+
 # A value to be read in the same round trip as the next query of ``fetch_one``, while its
 # reader wants it: (its SELECT, wanted(), received(value)). config_cache reads the configuration
 # generation this way.

@@ -13,10 +13,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.core.db import fetch_one, insert, model_from_row
+from apps.core.db import fetch_one, model_from_row, write_row
 from apps.packages.selectors import artifact_find_first
 from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable, remote_file
@@ -294,28 +293,10 @@ def _store(repository, project, variant, state, serial, rendered, *, replaces,
            fresh_until=None) -> PypiPage:
     values = {"state": state, "serial": serial, "html": rendered.html, "json": rendered.json,
               "etag": rendered.etag, "fresh_until": fresh_until}
-    page = _write_page(repository, project, variant, values, replaces)
+    page = write_row(PypiPage, {"repository": repository, "project": project, "variant": variant},
+                     {**values, "built": timezone.now()}, replaces)
     if replaces is not None and replaces.etag != page.etag:
         pages_forget(replaces.etag)
-    return page
-
-
-def _write_page(repository, project, variant, values: dict, replaces) -> PypiPage:
-    """Stored in one statement: an UPDATE of the page read (when still there) or an INSERT
-    when none was read. A concurrent build that stored it first wins: ours is as good."""
-    page = PypiPage(repository=repository, project=project, variant=variant, **values)
-    if replaces is None:
-        insert(page)
-        return page
-    if PypiPage.objects.filter(pk=replaces.pk).update(**values, built=timezone.now()):
-        page.pk = replaces.pk
-        return page
-    try:
-        with transaction.atomic():
-            page, _ = PypiPage.objects.update_or_create(
-                repository=repository, project=project, variant=variant, defaults=values)
-    except IntegrityError:
-        pass
     return page
 
 

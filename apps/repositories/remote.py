@@ -21,7 +21,7 @@ import requests
 from django.utils import timezone
 
 from apps.core import config_cache
-from apps.core.db import fetch_one, insert, model_from_row, model_row
+from apps.core.db import fetch_one, insert, model_from_row, model_row, write_row
 from apps.core.errors import ApiError
 from apps.packages.selectors import artifact_find
 from apps.packages.services import ChecksumMismatch, artifact_deploy, blob_ingest
@@ -156,20 +156,7 @@ def _store_document(repository, key, response, cached: RemoteDocument | None = N
         "etag": response.headers.get("ETag", "") if found else "",
         "fetched": timezone.now(),
     }
-    # One statement where the caller's read tells which one: an UPDATE of the row it read, or
-    # an INSERT when it read none; update_or_create (lock, read again, write) when a concurrent
-    # request got there in between.
-    if cached is not None and RemoteDocument.objects.filter(pk=cached.pk).update(**values):
-        for name, value in values.items():
-            setattr(cached, name, value)
-        return cached
-    if cached is None:
-        document = RemoteDocument(repository=repository, key=key, **values)
-        if insert(document):
-            return document
-    document, _ = RemoteDocument.objects.update_or_create(repository=repository, key=key,
-                                                          defaults=values)
-    return document
+    return write_row(RemoteDocument, {"repository": repository, "key": key}, values, cached)
 
 
 def _as_document(cached: RemoteDocument, stale: bool = False) -> Document | None:

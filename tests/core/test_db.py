@@ -69,3 +69,34 @@ def test_a_value_read_along_leaves_the_answers_as_they_were():
     finally:
         db._along = saved
     assert fetch_one(SQL, ["fred"]) == ("fred", False)
+
+
+def test_write_row_updates_the_row_read_inserts_when_none_was_read_and_settles_a_race():
+    from django.utils import timezone
+
+    from apps.core.db import write_row
+    from apps.repositories.models import RemoteDocument
+    from tests.factories import make_repository
+
+    repository = make_repository("docs-remote", "remote", url="http://127.0.0.1:9/")
+    lookup = {"repository": repository, "key": "page:a"}
+
+    def write(body, read):
+        with CaptureQueriesContext(connection) as captured:
+            row = write_row(RemoteDocument, lookup, {"body": body, "fetched": timezone.now()}, read)
+        return row, [q["sql"].split()[0] for q in captured.captured_queries]
+
+    first, statements = write(b"one", None)  # none read: one INSERT
+    assert statements == ["INSERT"] and first.pk
+    second, statements = write(b"two", first)  # the row read: one UPDATE of it
+    assert statements == ["UPDATE"] and second.pk == first.pk
+    # A concurrent writer inserted the row after our read found none: the INSERT clashes and
+    # the row is updated in place.
+    third, _ = write(b"three", None)
+    assert third.pk == first.pk
+    # The row read was deleted and written again by someone else: updated, not duplicated.
+    RemoteDocument.objects.filter(pk=first.pk).delete()
+    other = RemoteDocument.objects.create(**lookup, body=b"theirs", fetched=timezone.now())
+    fourth, _ = write(b"four", first)
+    assert fourth.pk == other.pk
+    assert [bytes(d.body) for d in RemoteDocument.objects.filter(**lookup)] == [b"four"]
