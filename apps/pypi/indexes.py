@@ -265,14 +265,18 @@ def project_list_page(user, repository: Repository) -> PypiPage | None:
     if page is not None and page.state == state:
         return page
     names: set[str] = set()
+    failures = 0
     for source in sources:
         try:
             found = (local_project_names(source) if source.is_local
                      else _asked_once(upstream, source, remote_project_names))
         except UpstreamUnavailable:
+            failures += 1
             continue
         names.update(n for n in found if repository_accepts(source, n + "/") and (
             not restricted[source.pk] or authorize(user, "read", source, n + "/")))
+    if not names and failures:  # as a project page: an empty list would claim there is nothing
+        raise UpstreamUnavailable(f"No upstream of '{repository.key}' could be reached")
     serial = serials.get(repository.pk) or ((page.serial if page else 0) + 1)
     return _store(repository, "", variant, state, serial, render_project_list(sorted(names), serial),
                   replaces=page)

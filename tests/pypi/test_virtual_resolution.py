@@ -129,15 +129,18 @@ SIMPLE_INDEX = ('<!DOCTYPE html>\n<html>\n  <head>\n    <meta name="pypi:reposit
                 '    <title>Simple index</title>\n  </head>\n  <body>\n{}  </body>\n</html>\n')
 
 
-@pytest.mark.parametrize("repository, anchors", [
-    ("failing-remote", ""), ("failing-only", ""),
-    ("both", '    <a href="fresh/">fresh</a>\n    <a href="shared/">shared</a>\n'),
+@pytest.mark.parametrize("repository, status, anchors", [
+    ("failing-remote", 502, None), ("failing-only", 502, None),
+    ("both", 200, '    <a href="fresh/">fresh</a>\n    <a href="shared/">shared</a>\n'),
 ], ids=["failing-remote", "failing-only", "both"])
-def test_a_project_list_request_asks_a_failing_upstream_once(failing, repository, anchors):
-    # The list leaves out what the failing upstream would list (200, not 502). The second
-    # request finds the page the first stored with a matching state, and asks it once again.
+def test_a_project_list_request_asks_a_failing_upstream_once(failing, repository, status, anchors):
+    # The list leaves out what the failing upstream would list; with nothing else to list it
+    # is unavailable (502), as a project page is, not an empty index. A second request asks the
+    # failing upstream once again (and "both" finds the page the first stored).
     client = Client()
     for request in (1, 2):
         answer, body = _get(client, f"/api/pypi/{repository}/simple/")
         assert failing.hits["/simple/"] == request
-        assert (answer, body) == (200, SIMPLE_INDEX.format(anchors).encode())
+        expected = (SIMPLE_INDEX.format(anchors).encode() if anchors is not None
+                    else f"No upstream of '{repository}' could be reached\n".encode())
+        assert (answer, body) == (status, expected)
