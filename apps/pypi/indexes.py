@@ -6,7 +6,8 @@ times of upstream pages, the configuration of every repository involved. A reque
 the state in a constant number of small queries and, when it matches the stored page, answers
 with the stored bytes. A virtual repository merges its readable members in order, local first;
 a project any local member holds hides the remote members' files of that name unless the
-virtual repository's allow list names it (dependency confusion)."""
+virtual repository's allow list names it (dependency confusion), whether or not the caller may
+read that local member."""
 
 import hashlib
 import logging
@@ -20,6 +21,7 @@ from apps.packages.selectors import artifact_find_first
 from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable, remote_file
 from apps.repositories.resolve import first_found, readable_sources
+from apps.repositories.selectors import resolution_order
 from apps.repositories.selectors import repository_accepts
 from apps.security.authorization import authorize, read_restriction
 
@@ -43,6 +45,18 @@ def sources_for(user, repository: Repository, path: str, *, folder: bool = False
     """The readable PyPI repositories behind ``repository`` for ``path``, in resolution order."""
     return [s for s in readable_sources(user, repository, path, folder=folder)
             if s.package_type == PYPI]
+
+
+def _locals(repository: Repository, sources: list[Repository]) -> list[Repository]:
+    """The local repositories whose projects a page or file of ``repository`` depends on: the
+    local ``sources``, and when a remote member is among them, every local PyPI member of the
+    virtual repository. A project one of those holds hides the remote members' files of it
+    for every caller, including one who may not read the member that holds it."""
+    found = [s for s in sources if s.is_local]
+    if repository.is_virtual and any(s.is_remote for s in sources):
+        found += [m for m in resolution_order(repository)
+                  if m.is_local and m.package_type == PYPI and m not in found]
+    return found
 
 
 def allowlist(virtual: Repository) -> tuple[set[str], str]:
@@ -88,13 +102,14 @@ def project_page(user, repository: Repository, project: str) -> PypiPage | None:
         return None
     restricted = {s.pk: read_restriction(user, s) for s in sources}
     variant = _variant(repository, sources, restricted)
-    page = _page_probe(repository, project, variant, sources)
+    locals_ = _locals(repository, sources)
+    page = _page_probe(repository, project, variant, locals_)
     if page is not None:
-        local_state = _local_state(repository, sources, page.probed_serials, page.probed_allow)
+        local_state = _local_state(repository, sources, locals_, page.probed_serials, page.probed_allow)
         fresh = page.fresh_until is None or timezone.now() < page.fresh_until
         if fresh and page.state.startswith(local_state + "#"):
             return page  # the hot path: one query besides the caller's authorization
-    plan = _plan(repository, project, sources, variant, cold=page is None)
+    plan = _plan(repository, project, sources, locals_, variant, cold=page is None)
     plan.user, plan.restricted = user, restricted
     if page is not None and page.state == plan.state:
         PypiPage.objects.filter(pk=page.pk).update(fresh_until=plan.fresh_until)
@@ -120,11 +135,11 @@ def _variant(repository, sources, restricted: dict[int, str]) -> str:
     return variant if len(variant) <= 200 else hashlib.sha256(variant.encode()).hexdigest()
 
 
-def _page_probe(repository, project: str, variant: str, sources) -> PypiPage | None:
+def _page_probe(repository, project: str, variant: str, locals_) -> PypiPage | None:
     """The stored page (bodies deferred) with, in the same query, the current serial of the
-    project in each local source and the allow list, in one prepared statement (fetch_one): on
+    project in each of ``locals_`` and the allow list, in one prepared statement (fetch_one): on
     this path the ORM's query compiler and PostgreSQL's planner cost more than the lookup."""
-    local_ids = [s.pk for s in sources if s.is_local]
+    local_ids = [s.pk for s in locals_]
     serials = "".join(f", (SELECT serial FROM {_PROJECTS} WHERE repository_id = %s AND name = %s)"
                       f" AS serial_{pk}" for pk in local_ids)
     sql = (f"SELECT {', '.join(_PROBED)}, "
@@ -149,27 +164,27 @@ _PROJECTS = PypiProject._meta.db_table
 _POLICIES = PypiVirtualPolicy._meta.db_table
 
 
-def _local_state(repository, sources, serials: dict[int, int], allow_tag: str) -> str:
+def _local_state(repository, sources, locals_, serials: dict[int, int], allow_tag: str) -> str:
     parts = [PAGE_FORMAT, f"R{repository.pk}@{repository.modified.timestamp()}", "A" + allow_tag]
     parts += [f"{s.pk}@{s.modified.timestamp()}:{serials.get(s.pk, '-') if s.is_local else ''}"
               for s in sources]
+    parts += [f"G{s.pk}:{serials.get(s.pk, '-')}" for s in locals_ if s not in sources]
     return "|".join(parts)
 
 
-def _plan(repository, project, sources, variant: str, *, cold: bool = False) -> _Plan:
-    local_sources = [s for s in sources if s.is_local]
-    serials = project_serials(local_sources, project) if local_sources else {}
+def _plan(repository, project, sources, locals_, variant: str, *, cold: bool = False) -> _Plan:
+    serials = project_serials(locals_, project) if locals_ else {}
     allowed, allow_tag = (allowlist(repository) if repository.is_virtual else (set(), "-"))
     # Decided from the serials' state: whether a local member holds files of the project.
     hide_remotes = (repository.is_virtual and project not in allowed and bool(serials)
-                    and any(s.is_remote for s in sources) and bool(projects_held(local_sources, project)))
+                    and any(s.is_remote for s in sources) and bool(projects_held(locals_, project)))
     upstream, remote_parts, fresh_until = {}, [], None
     for source in sources:
         if source.is_remote and not hide_remotes:
             tag, until = _remote_state(source, project, upstream, cold=cold)
             remote_parts.append(f"{source.pk}:{tag}")
             fresh_until = until if fresh_until is None else min(fresh_until, until)
-    state = _local_state(repository, sources, serials, allow_tag) + "#" + "|".join(remote_parts)
+    state = _local_state(repository, sources, locals_, serials, allow_tag) + "#" + "|".join(remote_parts)
     return _Plan(repository, project, sources, serials, hide_remotes, state, variant, fresh_until, upstream)
 
 
@@ -327,7 +342,7 @@ def file_resolve(user, repository: Repository, project: str, filename: str, *,
     sources = sources_for(user, repository, path)
     hide_remotes = False
     if repository.is_virtual and any(s.is_remote for s in sources):
-        held = projects_held([s for s in sources if s.is_local], project)
+        held = projects_held(_locals(repository, sources), project)
         hide_remotes = bool(held) and project not in allowlist(repository)[0]
     remotes = [] if hide_remotes else [s for s in sources if s.is_remote]
     for source in sources:
