@@ -97,6 +97,8 @@ class ArtifactView(APIView):
         if target is None or target.is_virtual:
             raise BadRequest(f"Cannot delete from virtual repository '{repository.key}'")
         require(request.user, "delete", target, path)
+        for inner in selectors.artifacts_under(target, path).values_list("path", flat=True):
+            require(request.user, "delete", target, inner)  # a folder: each file in it, or nothing
         services.artifact_delete(repository=target, path=path)
         return Response(status=204)
 
@@ -203,6 +205,8 @@ class StorageView(APIView):
             items = [item for item in items if item.path == path]
         if not items:
             raise NotFound(f"'{repository.key}/{path}' not found")
+        for item in items:  # a folder: each file in it, or nothing
+            require(request.user, "annotate", repository, item.path)
         return items
 
     def _properties(self, request, repository, path, wanted: str):

@@ -29,6 +29,12 @@ def project_files(repository, name: str):
             .select_related("artifact__blob", "project").order_by("filename"))
 
 
+def release_paths(repository, name: str, version: str) -> list[str]:
+    """The artifact paths of every file of ``name`` ``version`` in ``repository``."""
+    return list(PypiFile.objects.filter(project__repository=repository, project__name=name, version=version)
+                .values_list("artifact__path", flat=True))
+
+
 def pypi_file_find(repository, name: str, filename: str) -> PypiFile | None:
     return project_files(repository, name).filter(filename=filename).first()
 

@@ -31,6 +31,7 @@ from .jsonapi import project_json
 from .pagefiles import page_file
 from .models import PypiPage
 from .negotiation import OFFERED, choose_content_type, is_json
+from .selectors import release_paths
 from .upload import upload_parse
 
 _REASON_SAFE = re.compile(r"[^\x20-\x7e]")
@@ -227,7 +228,7 @@ class ReleaseView(APIView):
 
     def patch(self, request, repo_key: str, project: str, version: str):
         name = normalize(project)
-        repository = _writable(request, repo_key, "deploy", f"{name}/")
+        repository = _release_writable(request, repo_key, "deploy", name, version)
         body = request.data if isinstance(request.data, dict) else {}
         if not isinstance(body.get("yanked"), bool):
             raise BadRequest('Send {"yanked": true|false, "yanked_reason": "..."}')
@@ -237,7 +238,7 @@ class ReleaseView(APIView):
 
     def delete(self, request, repo_key: str, project: str, version: str):
         name = normalize(project)
-        repository = _writable(request, repo_key, "delete", f"{name}/")
+        repository = _release_writable(request, repo_key, "delete", name, version)
         services.pypi_files_delete(repository=repository, project=name, version=version)
         return Response(status=204)
 
@@ -251,6 +252,15 @@ def _writable(request, repo_key: str, action: str, path: str) -> Repository:
         raise BadRequest(f"'{repo_key}' is not a local repository and deploys nowhere")
     require(request.user, action, target, path)
     return target
+
+
+def _release_writable(request, repo_key: str, action: str, project: str, version: str) -> Repository:
+    """As _writable, for a release: the caller must be allowed ``action`` on every file of it
+    (a permission target may exclude some of a project's files)."""
+    repository = _writable(request, repo_key, action, f"{project}/")
+    for path in release_paths(repository, project, version):
+        require(request.user, action, repository, path)
+    return repository
 
 
 class AllowlistView(APIView):

@@ -146,3 +146,24 @@ def test_delete_permission_allows_overwrite_and_delete(people):
     assert requests.get(url).content == b"replaced"
     assert call("DELETE", url, cleaner).status_code == 204
     assert requests.get(url).status_code == 404
+
+
+def test_a_folder_is_deleted_or_annotated_only_when_each_file_in_it_may_be(people, admin_http):
+    """A permission target that excludes some files of a folder: the folder can be neither
+    deleted nor annotated as a whole (403, nothing changed); the files it admits can."""
+    make_user("pruner")
+    grant("pruners", repositories=["generic-local"], exclude=["**/*.keep"],
+          users={"pruner": ["read", "annotate", "delete"]})
+    for name in ("a.bin", "b.keep"):
+        assert admin_http.put(f"{people.url}/generic-local/mixed/{name}", data=b"x").status_code == 201
+    pruner = ("pruner", "secret-pass")
+    folder = f"{people.url}/api/storage/generic-local/mixed"
+    assert call("PUT", folder, pruner, params={"properties": "qa=passed"}).status_code == 403
+    assert call("DELETE", f"{people.url}/generic-local/mixed", pruner).status_code == 403
+    assert sorted(Artifact.objects.filter(path__startswith="mixed/").values_list("path", flat=True)) == \
+        ["mixed/a.bin", "mixed/b.keep"]
+    assert not Artifact.objects.filter(path__startswith="mixed/", properties__isnull=False).exists()
+    assert call("PUT", f"{folder}/a.bin", pruner, params={"properties": "qa=passed"}).status_code == 204
+    assert call("DELETE", f"{people.url}/generic-local/mixed/a.bin", pruner).status_code == 204
+    assert list(Artifact.objects.filter(path__startswith="mixed/").values_list("path", flat=True)) == \
+        ["mixed/b.keep"]

@@ -6,7 +6,7 @@ import requests
 
 from apps.pypi.models import PypiFile
 from tests.factories import grant, make_user
-from tests.factories.pypi import make_wheel
+from tests.factories.pypi import make_sdist, make_wheel
 from tests.pypi.clients import post_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,3 +53,20 @@ def test_yank_and_delete_of_a_release_honour_folder_patterns(server, tmp_path):
     assert requests.patch(release, json={"yanked": True}, auth=auth).status_code == 200
     assert requests.delete(release, auth=auth).status_code == 204
     assert not PypiFile.objects.exists()
+
+
+def test_a_release_is_yanked_or_deleted_only_when_each_of_its_files_may_be(server, tmp_path):
+    """A target that excludes the project's wheels: the release (a wheel and an sdist) can be
+    neither yanked nor deleted as a whole (403, nothing changed), as its wheel alone cannot."""
+    for dist in (make_wheel(tmp_path, "rel", "1.0"), make_sdist(tmp_path, "rel", "1.0")):
+        assert post_upload(f"{server.url}/api/pypi/pypi-local/", dist).ok
+    make_user("sdists", "sdists-pass-1")
+    grant("pypi-sdists", repositories=["pypi-local"], exclude=["**/*.whl"],
+          users={"sdists": ["read", "deploy", "delete"]})
+    local, auth = f"{server.url}/api/pypi/pypi-local", ("sdists", "sdists-pass-1")
+    assert requests.patch(f"{local}/pypi/rel/1.0", json={"yanked": True}, auth=auth).status_code == 403
+    assert requests.delete(f"{local}/pypi/rel/1.0", auth=auth).status_code == 403
+    assert requests.delete(f"{local}/packages/rel/rel-1.0-py3-none-any.whl", auth=auth).status_code == 403
+    assert sorted(PypiFile.objects.filter(yanked=False).values_list("filename", flat=True)) == \
+        ["rel-1.0-py3-none-any.whl", "rel-1.0.tar.gz"]
+    assert requests.delete(f"{local}/packages/rel/rel-1.0.tar.gz", auth=auth).status_code == 204
