@@ -10,7 +10,7 @@ from apps.core.kept import Kept
 from apps.packages.models import Artifact
 from apps.packages.storage import blob_store
 from apps.repositories.models import Repository
-from apps.repositories.remote import UpstreamUnavailable
+from apps.repositories.remote import Begun, UpstreamUnavailable
 from apps.repositories.resolve import first_found
 
 from . import selectors, upstream
@@ -89,6 +89,7 @@ def blob_response(request, result, digest: Digest) -> HttpResponse:
         if hasattr(result, "close"):  # a Download completes (and caches) after the answer
             response._resource_closers.append(result.close)
     else:
+        result = Begun(result)  # a failure before the first byte is answered in the envelope
         response = StreamingHttpResponse(result, content_type="application/octet-stream")
     if result.size is not None:
         response["Content-Length"] = str(result.size)

@@ -6,6 +6,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from apps.core.formats import base_url, iso8601
 from apps.core.http import serve_file
+from apps.repositories.remote import Begun
 
 from .models import Artifact
 from .storage import blob_store
@@ -37,7 +38,9 @@ def artifact_response(request, artifact: Artifact, *, content_type: str | None =
 
 
 def live_response(download, filename: str, content_type: str) -> StreamingHttpResponse:
-    """A file still arriving from upstream (a Download or a Follower), streamed as it comes."""
+    """A file still arriving from upstream (a Download or a Follower), streamed as it comes.
+    Raises UpstreamUnavailable when it fails before its first byte."""
+    download = Begun(download)
     response = StreamingHttpResponse(download, content_type=content_type)
     if download.size is not None:
         response["Content-Length"] = str(download.size)

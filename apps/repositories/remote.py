@@ -317,9 +317,10 @@ class Download:
             blob = blob_ingest(self.spool.finish(), expected={"sha256": self.sha256})
             artifact_deploy(repository=self.repository, path=self.path, blob=blob,
                             remote_url=self.url, allow_overwrite=True)
-        except (ChecksumMismatch, UpstreamUnavailable):
+        except (ChecksumMismatch, UpstreamUnavailable) as exc:
             log.error("not caching %s/%s: it failed verification", self.repository.key, self.path)
-            raise
+            raise UpstreamUnavailable(f"Upstream of '{self.repository.key}' sent {self.path} "
+                                      f"and it failed verification: {exc}") from exc
         finally:
             self._finish()
 
@@ -334,6 +335,27 @@ def _published_sha256(response: requests.Response) -> str:
     """The sha256 an upstream (another Artifactory or repomgr) declares for a file it sends."""
     declared = response.headers.get("X-Checksum-Sha256", "").strip().lower()
     return declared if len(declared) == 64 and all(c in "0123456789abcdef" for c in declared) else ""
+
+
+class Begun:
+    """A live download (Download, Follower, PassThrough) whose first chunk has been read: what
+    fails before the first byte (a file smaller than a chunk that fails verification, an
+    upstream that breaks off at once) raises in the view, which can still answer the
+    protocol's error, rather than after the response's headers have gone out."""
+
+    def __init__(self, download):
+        self.download, self._chunks = download, iter(download)
+        self._first = next(self._chunks, b"")
+        self.size = download.size  # a Follower learns it on its first read
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._first:
+            yield self._first
+        yield from self._chunks
+
+    def close(self) -> None:
+        if hasattr(self.download, "close"):
+            self.download.close()
 
 
 class PassThrough:

@@ -234,3 +234,17 @@ def test_a_published_sha256_is_verified_before_anyone_gets_the_whole_file(remote
         requests.get(f"{remote}/bad.bin", timeout=60)
     assert upstream.asked("/files/bad.bin") == 2
     assert not Artifact.objects.filter(path="bad.bin").exists()
+
+
+def test_a_small_file_that_fails_verification_is_a_502_in_the_apis_format(remote, upstream):
+    """A file within the first chunk fails before any byte is sent: the client gets a 502 it
+    can read, not a broken transfer or the web server's page; nothing is cached."""
+    upstream.files["/files/small-bad.bin"] = b"not what was published"
+    upstream.headers["/files/small-bad.bin"] = {"X-Checksum-Sha256": hashlib.sha256(b"other").hexdigest()}
+    for attempt in (1, 2):
+        response = requests.get(f"{remote}/small-bad.bin", timeout=60)
+        assert response.status_code == 502, response.text
+        assert "failed verification" in response.json()["errors"][0]["message"]
+        assert upstream.asked("/files/small-bad.bin") == attempt
+    assert not Artifact.objects.filter(path="small-bad.bin").exists()
+    assert not RemoteFetch.objects.exists()
