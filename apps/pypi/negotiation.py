@@ -1,4 +1,5 @@
-"""PEP 691 content negotiation for the simple API: Accept with q-values, ?format=, 406."""
+"""PEP 691 content negotiation for the simple API: Accept with q-values, ?format=, 406; and
+whether the client takes the stored gzip copy (Accept-Encoding)."""
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
@@ -33,6 +34,13 @@ def choose_content_type(accept: str | None, format_param: str | None = None) -> 
         if best_key is None or key > best_key:
             best, best_key = offered, key
     return best
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether Accept-Encoding names gzip with a q above 0 (RFC 9110 §12.5.3: q=0 refuses it)."""
+    if "gzip" not in accept_encoding.lower():
+        return False
+    return any(coding == "gzip" and q > 0 for coding, q in _parse_accept(accept_encoding))
 
 
 def is_json(content_type: str) -> bool:

@@ -30,7 +30,7 @@ from .indexes import allowlist, file_resolve, project_list_page, project_page
 from .jsonapi import project_json
 from .pagefiles import page_file
 from .models import PypiPage
-from .negotiation import OFFERED, choose_content_type, is_json
+from .negotiation import OFFERED, accepts_gzip, choose_content_type, is_json
 from .selectors import release_paths
 from .upload import upload_parse
 
@@ -89,7 +89,7 @@ def _page_response(request, page, content_type: str) -> HttpResponse:
     """A stored page: 304 on a matching ETag, else its bytes by sendfile, gzip-compressed for
     clients that accept it (pip and uv do)."""
     kind = "json" if is_json(content_type) else "html"
-    gzipped = "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "")
+    gzipped = accepts_gzip(request.META.get("HTTP_ACCEPT_ENCODING", ""))
     tag = kind[0] + ("z" if gzipped else "")
     etag = f'"{page.etag}-{tag}"'
     response = get_conditional_response(request, etag=etag)
@@ -153,7 +153,7 @@ class FileView(PypiView):
     def get(self, request, repo_key: str, project: str, filename: str):
         repository = pypi_repository(repo_key)
         name = normalize(project)
-        if not valid_project_name(project):  # never asked of an upstream, never cached
+        if not _addressable(project, filename):  # never asked of an upstream, never cached
             unreadable(request.user, repository, f"{name}/{filename}")
         if filename.endswith(".metadata"):
             return self._metadata(request, repository, name, filename[: -len(".metadata")])
@@ -169,6 +169,8 @@ class FileView(PypiView):
 
     def delete(self, request, repo_key: str, project: str, filename: str):
         name = normalize(project)
+        if not _addressable(project, filename):
+            raise NotFound(f"'{project}' {filename!r} not found")
         repository = _writable(request, repo_key, "delete", f"{name}/{filename}")
         services.pypi_files_delete(repository=repository, project=name, filename=filename)
         return HttpResponse(status=204)
@@ -214,6 +216,8 @@ class JsonApiView(PypiView):
     def get(self, request, repo_key: str, project: str, version: str | None = None):
         repository = pypi_repository(repo_key)
         base = f"{base_url(request)}/api/pypi/{repository.key}"
+        if not _addressable(project, version or ""):
+            unreadable(request.user, repository, normalize(project))
         document = project_json(request.user, repository, normalize(project), version, base)
         if document is None:
             unreadable(request.user, repository, normalize(project))
@@ -227,20 +231,34 @@ class ReleaseView(APIView):
     parser_classes = [JSONParser]
 
     def patch(self, request, repo_key: str, project: str, version: str):
-        name = normalize(project)
+        name = _release_name(project, version)
         repository = _release_writable(request, repo_key, "deploy", name, version)
         body = request.data if isinstance(request.data, dict) else {}
-        if not isinstance(body.get("yanked"), bool):
-            raise BadRequest('Send {"yanked": true|false, "yanked_reason": "..."}')
+        if not isinstance(body.get("yanked"), bool) or "\x00" in str(body.get("yanked_reason") or ""):
+            raise BadRequest('Send {"yanked": true|false, "yanked_reason": "..."} (text without NUL)')
         count = services.pypi_release_yank(repository=repository, project=name, version=version,
                                            yanked=body["yanked"], reason=str(body.get("yanked_reason") or ""))
         return Response({"project": name, "version": version, "yanked": body["yanked"], "files": count})
 
     def delete(self, request, repo_key: str, project: str, version: str):
-        name = normalize(project)
+        name = _release_name(project, version)
         repository = _release_writable(request, repo_key, "delete", name, version)
         services.pypi_files_delete(repository=repository, project=name, version=version)
         return Response(status=204)
+
+
+def _addressable(project: str, name: str) -> bool:
+    """Whether a project name and a file name or version from a URL can name anything here:
+    a valid project name, and no control characters (which no file or version holds)."""
+    return valid_project_name(project) and (not name or name.isprintable())
+
+
+def _release_name(project: str, version: str) -> str:
+    """The normalised project of a release addressed by URL. Raises NotFound for what cannot
+    name one."""
+    if not _addressable(project, version):
+        raise NotFound(f"'{project}' {version!r} not found")
+    return normalize(project)
 
 
 def _writable(request, repo_key: str, action: str, path: str) -> Repository:

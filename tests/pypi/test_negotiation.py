@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.pypi.negotiation import HTML_V1, JSON_V1, TEXT_HTML, choose_content_type
+from apps.pypi.negotiation import HTML_V1, JSON_V1, TEXT_HTML, accepts_gzip, choose_content_type
 
 PIP = f"{JSON_V1}, {HTML_V1}; q=0.1, text/html; q=0.01"
 
@@ -28,3 +28,18 @@ PIP = f"{JSON_V1}, {HTML_V1}; q=0.1, text/html; q=0.01"
 ])
 def test_choose_content_type(accept, fmt, expected):
     assert choose_content_type(accept, fmt) == expected
+
+
+@pytest.mark.parametrize("accept_encoding, expected", [
+    ("gzip", True),
+    ("gzip, deflate, br", True),  # requests, pip
+    ("GZIP;q=0.5", True),
+    ("", False),
+    ("identity", False),
+    ("br", False),
+    ("gzip;q=0, identity", False),  # RFC 9110 §12.5.3: q=0 means "not acceptable"
+    ("gzip; q=0.000", False),
+    ("x-gzip-custom", False),
+])
+def test_accepts_gzip(accept_encoding, expected):
+    assert accepts_gzip(accept_encoding) is expected

@@ -70,3 +70,21 @@ def test_a_release_is_yanked_or_deleted_only_when_each_of_its_files_may_be(serve
     assert sorted(PypiFile.objects.filter(yanked=False).values_list("filename", flat=True)) == \
         ["rel-1.0-py3-none-any.whl", "rel-1.0.tar.gz"]
     assert requests.delete(f"{local}/packages/rel/rel-1.0.tar.gz", auth=auth).status_code == 204
+
+
+def test_control_characters_in_urls_and_yank_reasons_are_refused(release):
+    """No URL part or yank reason with a NUL reaches the database (which refuses NUL): a 404
+    or a 400 in each API's own format, nothing changed."""
+    admin, local = ("admin", "password"), f"{release}/pypi-local"
+    for url in (f"{local}/pypi/%00/json", f"{local}/pypi/rel/1%000/json",
+                f"{local}/packages/rel/rel-1.0%00.whl", f"{local}/packages/rel/rel-1.0%00.whl.metadata",
+                f"{release}/pypi/packages/rel/a%00b.whl", f"{local}/packages/rel/a%01b.whl"):
+        response = requests.get(url)
+        assert response.status_code == 404 and response.headers["Content-Type"].startswith("text/plain"), url
+    assert requests.delete(f"{local}/packages/rel/a%00b.whl", auth=admin).status_code == 404
+    for version in ("1%000", "1.0%0a"):
+        assert requests.patch(f"{local}/pypi/rel/{version}", json={"yanked": True}, auth=admin).status_code == 404
+        assert requests.delete(f"{local}/pypi/rel/{version}", auth=admin).status_code == 404
+    bad = requests.patch(f"{local}/pypi/rel/1.0", json={"yanked": True, "yanked_reason": "a\u0000b"}, auth=admin)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["status"] == 400
+    assert not PypiFile.objects.filter(yanked=True).exists()

@@ -115,6 +115,8 @@ def test_etag_304_and_serial_moves_on_change(server, http, admin_http, uploaded)
     assert gzip.decompress(compressed.raw.read()) == first.content
     plain = http.get(simple(server), headers={**JSON_ACCEPT, "Accept-Encoding": "identity"})
     assert "Content-Encoding" not in plain.headers and plain.content == first.content
+    refused = http.get(simple(server), headers={**JSON_ACCEPT, "Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers and refused.content == first.content
     assert plain.headers["ETag"] != compressed.headers["ETag"]
 
     yank = admin_http.patch(f"{server.url}/api/pypi/pypi-local/pypi/demo-pkg/1.0",
