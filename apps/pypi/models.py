@@ -36,7 +36,8 @@ class PypiFile(models.Model):
     filename = models.CharField(max_length=255)
     version = models.CharField(max_length=128)
     packagetype = models.CharField(max_length=32)
-    python_version = models.CharField(max_length=64, blank=True)
+    # A wheel's python tags (a PEP 425 compressed set such as cp38.cp39.cp310) may fill most of its name.
+    python_version = models.CharField(max_length=255, blank=True)
     requires_python = models.CharField(max_length=255, blank=True)
     upload_time = models.DateTimeField()
     yanked = models.BooleanField(default=False)

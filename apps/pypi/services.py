@@ -31,44 +31,64 @@ def pypi_upload(*, repository: Repository, spool: Spool, filename: str, dist: Di
     """Store an uploaded distribution in a local repository; ``dist`` is what ``filename``
     says (``parse_filename``, which the caller needed first to authorize the file's path).
 
-    The file must be a readable wheel or sdist whose own metadata agrees with its filename and
-    with the form, and match every digest the form gives (at least one). Raises
+    The file must be a readable wheel or sdist whose own metadata is valid and agrees with its
+    filename and with the form, and match every digest the form gives (at least one). Raises
     InvalidDistribution / BadRequest (nothing stored), ChecksumMismatch, Conflict when the
     file exists.
     """
     _check_form_filetype(dist, form.get("filetype", ""))
     blake2 = _verify_digests(spool, form)
-    core_metadata = read_core_metadata(spool.file, filename)
+    core_metadata = read_core_metadata(spool.file, filename, dist=dist)
     fields = metadata_fields(core_metadata)
     check_agreement(dist, fields, form_name=form.get("name", ""), form_version=form.get("version", ""))
+    row = _file_row(dist, filename, fields, core_metadata, comment=form.get("comment", ""), blake2=blake2)
     if PypiFile.objects.filter(project__repository=repository, project__name=dist.project,
                                filename=filename).exists():
         raise Conflict(f"File already exists: {filename}")
     spool.file.seek(0)
     blob = blob_ingest(spool)
     try:
-        return _record(repository, dist, filename, blob, fields, core_metadata, username,
-                       comment=form.get("comment", ""), blake2=blake2)
+        return _record(repository, dist, blob, row, display_name=fields["name"], username=username)
     except IntegrityError:
         raise Conflict(f"File already exists: {filename}") from None
 
 
+# Columns an upload fills from what the client sent, named as its error messages name them.
+_BOUNDED = {"filename": "The filename", "version": "The version", "python_version": "The python tag",
+            "requires_python": "Requires-Python"}
+
+
+def _file_row(dist: DistributionName, filename: str, fields: dict, core_metadata: bytes,
+              *, comment: str, blake2: str) -> dict:
+    """The PypiFile columns of an upload. Raises BadRequest for a value longer than its column:
+    refused before any byte is stored, not by the database after."""
+    row = {"filename": filename, "version": dist.version, "packagetype": dist.packagetype,
+           "python_version": dist.python_version, "requires_python": fields.get("requires_python") or "",
+           "core_metadata": core_metadata, "core_metadata_sha256": hashlib.sha256(core_metadata).hexdigest(),
+           "comment": comment, "blake2b_256": blake2}
+    for column, label in _BOUNDED.items():
+        _check_length(PypiFile, column, row[column], label)
+    _check_length(PypiProject, "display_name", fields["name"], "The project name")
+    return row
+
+
+def _check_length(model, column: str, value: str, label: str) -> None:
+    limit = model._meta.get_field(column).max_length
+    if len(value) > limit:
+        raise BadRequest(f"{label} is longer than {limit} characters")
+
+
 @transaction.atomic
-def _record(repository, dist: DistributionName, filename, blob, fields, core_metadata, username,
-            *, comment: str, blake2: str) -> PypiFile:
+def _record(repository, dist: DistributionName, blob, row: dict, *, display_name: str,
+            username: str) -> PypiFile:
     project, _ = PypiProject.objects.select_for_update().get_or_create(
-        repository=repository, name=dist.project, defaults={"display_name": fields["name"]})
-    artifact, created = artifact_deploy(repository=repository, path=artifact_path(dist.project, filename),
+        repository=repository, name=dist.project, defaults={"display_name": display_name})
+    artifact, created = artifact_deploy(repository=repository, path=artifact_path(dist.project, row["filename"]),
                                         blob=blob, username=username)
     if not created and PypiFile.objects.filter(artifact=artifact).exists():
-        raise Conflict(f"File already exists: {filename}")
-    pypi_file = PypiFile.objects.create(
-        artifact=artifact, project=project, filename=filename, version=dist.version,
-        packagetype=dist.packagetype, python_version=dist.python_version,
-        requires_python=fields.get("requires_python", "") or "", upload_time=timezone.now(),
-        core_metadata=core_metadata, core_metadata_sha256=hashlib.sha256(core_metadata).hexdigest(),
-        comment=comment, blake2b_256=blake2)
-    project.display_name = fields["name"]
+        raise Conflict(f"File already exists: {row['filename']}")
+    pypi_file = PypiFile.objects.create(artifact=artifact, project=project, upload_time=timezone.now(), **row)
+    project.display_name = display_name
     _bump(project)
     return pypi_file
 

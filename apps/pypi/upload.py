@@ -13,6 +13,8 @@ from apps.packages.storage import Spool
 
 from .distributions import InvalidDistribution
 
+MAX_FILENAME = 255  # what Django keeps of an uploaded file's name
+
 
 class SpoolUploadHandler(FileUploadHandler):
     """Writes each uploaded file into a Spool (hashed as it arrives, on the data disk)."""
@@ -41,14 +43,17 @@ class SpooledUpload(UploadedFile):
 
 
 class _StrictParser(MultiPartParser):
-    """Django quietly drops directory parts from uploaded file names; an upload whose file
-    name has any is refused instead, so nothing is stored under a name the client did not give."""
+    """Django quietly drops directory parts from uploaded file names and cuts long ones to 255
+    characters; such an upload is refused instead, so nothing is stored under a name the
+    client did not give."""
 
     def sanitize_file_name(self, file_name):
         raw = html.unescape(file_name)
         if "/" in raw or "\\" in raw or raw in ("", ".", "..") \
                 or any(not ch.isprintable() for ch in raw):
             raise InvalidDistribution(f"Invalid filename {raw!r}: it must be a bare file name")
+        if len(raw) > MAX_FILENAME:
+            raise InvalidDistribution(f"Invalid filename {raw[:60]!r}...: longer than {MAX_FILENAME} characters")
         return raw
 
 
@@ -69,7 +74,8 @@ class Upload:
 
 def upload_parse(request) -> Upload:
     """The form of a legacy upload. Raises BadRequest for a body that is not a complete
-    multipart form, InvalidDistribution for a file name with path parts."""
+    multipart form or has a NUL in a field, InvalidDistribution for a file name with path parts
+    or longer than MAX_FILENAME."""
     django_request = getattr(request, "_request", request)
     content_type = django_request.META.get("CONTENT_TYPE", "")
     if not content_type.startswith("multipart/form-data"):
@@ -84,6 +90,12 @@ def upload_parse(request) -> Upload:
     except (MultiPartParserError, OSError, ValueError) as exc:
         handler.upload_interrupted()
         raise BadRequest(f"The upload could not be read: {exc}") from None
-    return Upload(fields={k: data.getlist(k) for k in data},
-                  files={k: files.getlist(k)[0] for k in files},
-                  received=[f for k in files for f in files.getlist(k)])
+    upload = Upload(fields={k: data.getlist(k) for k in data},
+                    files={k: files.getlist(k)[0] for k in files},
+                    received=[f for k in files for f in files.getlist(k)])
+    # No text column can hold a NUL (PostgreSQL refuses it), and no field has a use for one.
+    nul = next((k for k, values in upload.fields.items() if "\0" in k or any("\0" in v for v in values)), None)
+    if nul is not None:
+        upload.close()
+        raise BadRequest(f"The form field {nul!r} contains a NUL character")
+    return upload

@@ -11,9 +11,10 @@ import pytest
 import requests
 
 from apps.packages.models import Artifact, Blob
+from apps.packages.storage import blob_store
 from apps.pypi.models import PypiFile
 from tests.factories import grant, make_user
-from tests.factories.pypi import make_sdist, make_wheel
+from tests.factories.pypi import core_metadata, make_sdist, make_wheel
 from tests.pypi.clients import post_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,10 +34,13 @@ def assert_nothing_stored(settings):
     def left_behind():
         return set(os.listdir(settings.TMP_DIR)) - before
 
-    def check():
+    def check(*uploaded):
+        """``uploaded``: files whose bytes must not be in the blob store either."""
         assert PypiFile.objects.count() == 0
         assert Artifact.objects.count() == 0
         assert Blob.objects.count() == 0
+        for path in uploaded:
+            assert not blob_store().exists(hashlib.sha256(path.read_bytes()).hexdigest()), path
         deadline = time.monotonic() + 10
         while left_behind() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -50,6 +54,17 @@ def assert_refused(response, status: int, words: str):
     assert response.headers["Content-Type"].startswith("text/plain")
     assert words.lower() in response.text.lower()
     assert words.lower() in response.reason.lower()
+
+
+def wheel_with(directory, filename: str, metadata: bytes, *, info_dir: str | None = None):
+    """A wheel named ``filename`` holding ``metadata`` as its METADATA, in ``info_dir``
+    (by default the one the filename implies)."""
+    name, version = filename.split("-")[:2]
+    path = directory / filename
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{info_dir or f'{name}-{version}.dist-info'}/METADATA", metadata)
+        archive.writestr(f"{name}/__init__.py", "")
+    return path
 
 
 def test_corrupt_wheel_and_sdist(upload_url, tmp_path, assert_nothing_stored):
@@ -108,6 +123,7 @@ def test_digests_must_match_and_one_is_required(upload_url, tmp_path, assert_not
     "../digest-1.0-py3-none-any.whl", "sub/digest-1.0-py3-none-any.whl",
     "..\\digest-1.0-py3-none-any.whl", "/etc/digest-1.0-py3-none-any.whl",
     "digest-1.0.exe", "digest-1.0-py3-none-any.egg", ".whl", "digest.whl",
+    "digest-1.0-py3-none-" + ".".join(["any"] * 70) + ".whl",  # more than the 255 characters kept
 ])
 def test_filenames_with_path_parts_or_of_no_known_kind(upload_url, tmp_path, assert_nothing_stored,
                                                       filename):
@@ -171,3 +187,69 @@ def test_a_file_request_under_an_invalid_project_name_never_reaches_the_upstream
         assert not RemoteDocument.objects.exists()
     finally:
         upstream.stop()
+
+
+def test_nul_characters_in_the_form_or_the_metadata(upload_url, tmp_path, assert_nothing_stored):
+    wheel = make_wheel(tmp_path, "nul", "1.0")
+    assert_refused(post_upload(upload_url, wheel, fields={"comment": "a\0b"}), 400, "NUL")
+    (tmp_path / "m").mkdir()
+    in_metadata = make_wheel(tmp_path / "m", "nul", "1.0", requires_python=">=3\0")
+    assert_refused(post_upload(upload_url, in_metadata), 400, "NUL")
+    assert_nothing_stored(wheel, in_metadata)
+
+
+def test_values_longer_than_what_the_index_keeps(upload_url, tmp_path, assert_nothing_stored):
+    version = "1" + ".0" * 70
+    long_version = make_wheel(tmp_path, "longver", version)
+    assert_refused(post_upload(upload_url, long_version), 400, "version is longer than 128")
+    requires = ",".join(f"!=3.{minor}.*" for minor in range(40))
+    long_requires = make_wheel(tmp_path, "longreq", "1.0", requires_python=requires)
+    assert_refused(post_upload(upload_url, long_requires), 400, "Requires-Python is longer than 255")
+    long_name = wheel_with(tmp_path, "a_b-1.0-py3-none-any.whl",
+                           core_metadata("a" + "-" * 300 + "b", "1.0"))
+    assert_refused(post_upload(upload_url, long_name), 400, "name is longer than 255")
+    assert_nothing_stored(long_version, long_requires, long_name)
+
+
+def test_a_wheel_for_many_pythons(upload_url, tmp_path):
+    """A compressed tag set (PEP 425) may run to most of the filename: nothing to refuse."""
+    pythons = ".".join(f"cp3{minor}" for minor in range(5, 21))
+    wheel = make_wheel(tmp_path, "manytags", "1.0", tag=f"{pythons}-none-any")
+    assert post_upload(upload_url, wheel).status_code == 200
+    assert len(PypiFile.objects.get().python_version) > 64
+    assert blob_store().exists(hashlib.sha256(wheel.read_bytes()).hexdigest())  # what the others check
+
+
+@pytest.mark.parametrize("name", ["odd name", "odd!name", "dëmo", "\u017fetup", "-lead", "trail."])
+def test_project_names_that_are_not_pep_508_names(upload_url, tmp_path, assert_nothing_stored, name):
+    sdist = make_sdist(tmp_path, name, "1.0")
+    assert_refused(post_upload(upload_url, sdist), 400, "project name")
+    wheel = wheel_with(tmp_path, f"{name}-1.0-py3-none-any.whl", core_metadata(name, "1.0"))
+    assert_refused(post_upload(upload_url, wheel), 400, "invalid")
+    assert_nothing_stored(sdist, wheel)
+
+
+@pytest.mark.parametrize("metadata, words", [
+    (b"Metadata-Version: 3.0\nName: meta\nVersion: 1.0\n", "not a valid metadata version"),
+    (b"Metadata-Version: banana\nName: meta\nVersion: 1.0\n", "not a valid metadata version"),
+    (b"Name: meta\nVersion: 1.0\n", "lacks Metadata-Version"),
+    (core_metadata("meta", "1.0", requires_python=">=3.x"), "requires-python"),
+    (core_metadata("meta", "1.0", requires_dist=("ok>=1", "broken >=")), "requires-dist"),
+    (b"Metadata-Version: 2.1\nName: meta\nVersion: 1.0\nRequires-Python: >=3\xff\n", "requires-python"),
+    (b"Metadata-Version: 1.1\nName: meta\nVersion: 1.0\nRequires-Python: >=3\n", "requires-python"),
+])
+def test_core_metadata_an_index_cannot_use(upload_url, tmp_path, assert_nothing_stored, metadata, words):
+    wheel = wheel_with(tmp_path, "meta-1.0-py3-none-any.whl", metadata)
+    assert_refused(post_upload(upload_url, wheel), 400, words)
+    assert_nothing_stored(wheel)
+
+
+def test_a_wheel_whose_dist_info_is_for_another_project(upload_url, tmp_path, assert_nothing_stored):
+    other_project = wheel_with(tmp_path, "mine-1.0-py3-none-any.whl", core_metadata("mine", "1.0"),
+                               info_dir="theirs-1.0.dist-info")
+    assert_refused(post_upload(upload_url, other_project), 400, "dist-info")
+    (tmp_path / "v").mkdir()
+    other_version = wheel_with(tmp_path / "v", "mine-1.0-py3-none-any.whl", core_metadata("mine", "1.0"),
+                               info_dir="mine-2.0.dist-info")
+    assert_refused(post_upload(upload_url, other_version), 400, "dist-info")
+    assert_nothing_stored(other_project, other_version)
