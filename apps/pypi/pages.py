@@ -58,11 +58,12 @@ def sorted_versions(versions) -> list[str]:
 
 def render_project(index: ProjectIndex) -> RenderedPage:
     files = sorted(index.files, key=lambda f: f["filename"])
+    json_files = [_json_file(f) for f in files]
     json_body = json.dumps({
-        "meta": {"api-version": API_VERSION, "_last-serial": index.serial},
+        "meta": {"api-version": _json_api_version(json_files), "_last-serial": index.serial},
         "name": index.name,
         "versions": index.versions,
-        "files": [_json_file(f) for f in files],
+        "files": json_files,
     }, separators=(",", ":")).encode()
     anchors = "".join(_html_anchor(f) for f in files)
     html_body = (
@@ -88,6 +89,13 @@ def render_project_list(names: list[str], serial: int = 0) -> RenderedPage:
         f"{anchors}  </body>\n</html>\n"
     ).encode()
     return RenderedPage(html_body, json_body, _etag(html_body, json_body))
+
+
+def _json_api_version(json_files: list[dict]) -> str:
+    """PEP 700 makes ``size`` mandatory from 1.1 on. A file whose size nobody told us (an
+    uncached file of an HTML-only upstream) makes the page 1.0, whose clients ignore the keys
+    of 1.1 it still carries; a size is never made up."""
+    return API_VERSION if all("size" in f for f in json_files) else "1.0"
 
 
 def _json_file(entry: dict) -> dict:

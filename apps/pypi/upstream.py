@@ -2,15 +2,21 @@
 keeping its facts exactly, with only the file URLs rewritten to ours."""
 
 import json
+import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from urllib.parse import quote, urldefrag, urljoin, urlsplit
 
-from apps.repositories.remote import remote_document, remote_document_fetched
+from packaging.utils import InvalidName, canonicalize_name
 
-from .distributions import InvalidDistribution, normalize, parse_filename
-from .pages import ProjectIndex, file_url, sorted_versions
+from apps.repositories.remote import UpstreamUnavailable, remote_document, remote_document_fetched
+
+from .distributions import InvalidDistribution, parse_filename
+from .pages import ProjectIndex, file_url, sorted_versions, upload_time
+
+log = logging.getLogger(__name__)
 
 ACCEPT = ("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
           "text/html;q=0.01")
@@ -20,6 +26,10 @@ STALE_TIMEOUT_SECS = 5
 # After the upstream failed and a stale page answered, how long that page is used before the
 # upstream is tried again (Artifactory's "assumed offline period").
 ASSUMED_OFFLINE_SECS = 60
+
+
+class UnreadablePage(ValueError):
+    """An upstream answer that is not a simple page at all (an HTML login page sent as JSON)."""
 
 
 @dataclass
@@ -70,11 +80,10 @@ def remote_index_fetched(repository, project: str) -> tuple[datetime, datetime] 
 def remote_project_index(repository, project: str) -> UpstreamIndex | None:
     """The upstream's page for ``project`` (cached for the metadata TTL, stale when the
     upstream fails), or None when upstream has no such project. Raises UpstreamUnavailable
-    when upstream fails and nothing is cached."""
-    document, url = _project_document(repository, project)
+    when upstream fails, or sends a page that cannot be read, and nothing is cached."""
+    document, files = _project_files(repository, project)
     if document is None:
         return None
-    files = parse_project_page(document.body, document.content_type, url)
     upstream = _as_index(project, files, document.fetched)
     upstream.stale = document.stale
     return upstream
@@ -85,32 +94,49 @@ def remote_project_file(repository, project: str, filename: str) -> UpstreamFile
     remote_project_index), or None when it does not list it. Builds the one entry it needs,
     not an UpstreamFile (with its parsed filename) for every entry of the page. Raises
     UpstreamUnavailable as remote_project_index does."""
-    document, url = _project_document(repository, project)
-    if document is None or not filename:
+    if not filename:
         return None
-    for entry in parse_project_page(document.body, document.content_type, url):
+    for entry in _project_files(repository, project)[1]:
         if entry["filename"] == filename:
             return _upstream_file(entry)
     return None
 
 
-def _project_document(repository, project: str):
+def remote_project_names(repository) -> list[str]:
+    """The normalised names the upstream lists. Raises UpstreamUnavailable as
+    remote_project_index does."""
+    document, _ = _upstream_page(repository, "")
+    if document is None:
+        return []
+    with _unreadable_as_unavailable(repository, "the project list"):
+        return parse_project_list(document.body, document.content_type)
+
+
+def _project_files(repository, project: str):
+    """(the upstream's page of ``project``, its file entries); (None, []) when it has none."""
+    document, url = _upstream_page(repository, project)
+    if document is None:
+        return None, []
+    label = f"{project} from '{repository.key}'"
+    with _unreadable_as_unavailable(repository, project):
+        return document, parse_project_page(document.body, document.content_type, url, label=label)
+
+
+def _upstream_page(repository, project: str):
     url = simple_url(repository, project)
     return remote_document(repository, document_key(project), url, headers={"Accept": ACCEPT},
                            stale_timeout=STALE_TIMEOUT_SECS), url
 
 
-def remote_project_names(repository) -> list[str]:
-    url = simple_url(repository)
-    document = remote_document(repository, document_key(""), url, headers={"Accept": ACCEPT},
-                               stale_timeout=STALE_TIMEOUT_SECS)
-    if document is None:
-        return []
-    if "json" in document.content_type:
-        return [normalize(p["name"]) for p in json.loads(document.body)["projects"]]
-    parser = _Anchors()
-    parser.feed(document.body.decode("utf-8", "replace"))
-    return [normalize(text) for _, text in parser.anchors if text.strip()]
+@contextmanager
+def _unreadable_as_unavailable(repository, page: str):
+    """A page that cannot be read is the upstream failing (502, or the next member of a
+    virtual repository), not an error of ours."""
+    try:
+        yield
+    except UnreadablePage as exc:
+        log.warning("unreadable upstream page of %s from '%s': %s", page, repository.key, exc)
+        raise UpstreamUnavailable(f"Upstream of '{repository.key}' sent a page that cannot be read") from exc
 
 
 def _as_index(project: str, upstream_files: list[dict], fetched) -> UpstreamIndex:
@@ -135,38 +161,129 @@ def _upstream_file(entry: dict) -> UpstreamFile:
                         entry.get("core-metadata") or False)
 
 
-def parse_project_page(body: bytes, content_type: str, page_url: str) -> list[dict]:
-    """Files of an upstream project page (PEP 691 JSON or PEP 503 HTML) in PEP 691's shape,
-    with absolute upstream URLs."""
+def parse_project_list(body: bytes, content_type: str) -> list[str]:
+    """The normalised names of an upstream project list (PEP 691 JSON or PEP 503 HTML);
+    names that are not project names are left out. Raises UnreadablePage."""
     if "json" in content_type:
-        return [_json_entry(f, page_url) for f in json.loads(body).get("files", [])]
-    parser = _Anchors()
-    parser.feed(body.decode("utf-8", "replace"))
-    return [_html_entry(attrs, text, page_url) for attrs, text in parser.anchors]
+        projects = _json_object(body).get("projects")
+        if not isinstance(projects, list):
+            raise UnreadablePage("its 'projects' is not a list")
+        names = [p.get("name") for p in projects if isinstance(p, dict)]
+    else:
+        names = [text for _, text in _anchors(body)]
+    return [n for n in map(_project_name, names) if n]
 
 
-def _json_entry(f: dict, page_url: str) -> dict:
-    metadata = f.get("core-metadata", f.get("dist-info-metadata", False))
+def _project_name(name) -> str | None:
+    try:
+        return canonicalize_name(name.strip(), validate=True) if isinstance(name, str) else None
+    except InvalidName:
+        return None
+
+
+def parse_project_page(body: bytes, content_type: str, page_url: str, *,
+                       label: str = "an upstream project") -> list[dict]:
+    """Files of an upstream project page (PEP 691 JSON or PEP 503 HTML) in PEP 691's shape,
+    with absolute upstream URLs. An entry without a filename or URL is left out (``label``
+    names the page in the warning), and so is every value of the wrong type. Raises
+    UnreadablePage when the page is not one."""
+    if "json" in content_type:
+        files = _json_object(body).get("files")
+        if not isinstance(files, list):
+            raise UnreadablePage("its 'files' is not a list")
+        entries = [_json_entry(f, page_url) for f in files]
+    else:
+        entries = [_html_entry(attrs, text, page_url) for attrs, text in _anchors(body)]
+    usable = [e for e in entries if e is not None]
+    if len(usable) < len(entries):
+        log.warning("left out %d malformed file entries of %s", len(entries) - len(usable), label)
+    return usable
+
+
+def _json_object(body: bytes) -> dict:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # ValueError: JSONDecodeError, UnicodeDecodeError
+        raise UnreadablePage("not JSON") from exc
+    if not isinstance(document, dict):
+        raise UnreadablePage("not a JSON object")
+    return document
+
+
+def _json_entry(f, page_url: str) -> dict | None:
+    if not isinstance(f, dict) or not _text(f.get("filename")) or not _text(f.get("url")):
+        return None
+    located = _file_url(page_url, f["url"])
+    if located is None:
+        return None
+    url, fragment_hashes = located
     entry = {
         "filename": f["filename"],
-        "url": urljoin(page_url, f["url"]),
-        "hashes": f.get("hashes") or {},
-        "requires-python": f.get("requires-python"),
-        "core-metadata": metadata if metadata else False,
-        "yanked": f.get("yanked", False),
+        "url": url,
+        "hashes": _hashes(f.get("hashes")) or fragment_hashes,
+        "requires-python": _text(f.get("requires-python")),
+        "core-metadata": _core_metadata(f.get("core-metadata", f.get("dist-info-metadata"))),
+        "yanked": _yanked(f.get("yanked")),
     }
-    for key in ("size", "upload-time", "gpg-sig"):
-        if f.get(key) is not None:
-            entry[key] = f[key]
+    size, uploaded, signed = f.get("size"), _upload_time(f.get("upload-time")), f.get("gpg-sig")
+    if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
+        entry["size"] = size
+    if uploaded:
+        entry["upload-time"] = uploaded
+    if isinstance(signed, bool):
+        entry["gpg-sig"] = signed
     return entry
 
 
-def _html_entry(attrs: dict, text: str, page_url: str) -> dict:
-    url, fragment = urldefrag(urljoin(page_url, attrs.get("href", "")))
-    hashes = {}
-    if "=" in fragment:
-        name, _, value = fragment.partition("=")
-        hashes[name] = value
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _hashes(value) -> dict[str, str]:
+    return {k: v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
+
+
+def _core_metadata(value) -> bool | dict:
+    if isinstance(value, dict):
+        return _hashes(value) or False
+    return value if isinstance(value, bool) else False
+
+
+def _yanked(value) -> bool | str:
+    if isinstance(value, str):
+        return value or True  # PEP 691: a reason is a non-empty string; "" still says yanked
+    return value if isinstance(value, bool) else False
+
+
+def _upload_time(value) -> str | None:
+    """PEP 700's form of an ISO 8601 time, or None. A time without a zone is taken as UTC, as
+    PyPI's JSON API gives its upload times."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+        return upload_time(parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc))
+    except (ValueError, OverflowError):  # not ISO 8601, or out of datetime's range in UTC
+        return None
+
+
+def _file_url(page_url: str, href: str) -> tuple[str, dict] | None:
+    """A file's absolute URL without its fragment (the .metadata URL is made from it), and the
+    hash the fragment names (PEP 503's ``#<hashname>=<hexdigest>``); None when it is no URL."""
+    try:
+        url, fragment = urldefrag(urljoin(page_url, href))
+        urlsplit(url).port  # raises for a port that is not one, as fetching it later would
+    except ValueError:
+        return None
+    name, _, value = fragment.partition("=")
+    return url, ({name: value} if name and value else {})
+
+
+def _html_entry(attrs: dict, text: str, page_url: str) -> dict | None:
+    located = _file_url(page_url, attrs["href"]) if attrs.get("href") else None
+    if located is None:
+        return None
+    url, hashes = located
     metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
     entry = {
         "filename": text.strip() or url.rsplit("/", 1)[-1],
@@ -188,6 +305,12 @@ def _html_metadata(value: str | None):
         return True
     name, _, digest = value.partition("=")
     return {name: digest}
+
+
+def _anchors(body: bytes) -> list[tuple[dict, str]]:
+    parser = _Anchors()
+    parser.feed(body.decode("utf-8", "replace"))
+    return parser.anchors
 
 
 class _Anchors(HTMLParser):
