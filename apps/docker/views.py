@@ -93,7 +93,7 @@ def _page_size(params) -> int | None:
     raw = params.get("n")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # isdigit() alone takes '²', which int() refuses
         raise PaginationNumberInvalid(detail={"n": raw[:20]})
     return min(int(raw), MAX_PAGE)
 

@@ -34,6 +34,12 @@ def test_names_tags_digests_and_repositories(server, admin_http):
         (admin_http.get(f"{v2}/generic-local/app/manifests/1"), 404, "NAME_UNKNOWN"),
         (admin_http.get(f"{v2}/docker-local/app/tags/list"), 404, "NAME_UNKNOWN"),
         (admin_http.get(f"{v2}/docker-local/app/tags/list", params={"n": "x"}), 400, "PAGINATION_NUMBER_INVALID"),
+        # Digits outside ASCII: '²' is one to str.isdigit(), not to int(); int() takes '٣'.
+        (admin_http.get(f"{v2}/docker-local/app/tags/list", params={"n": "²"}), 400, "PAGINATION_NUMBER_INVALID"),
+        (admin_http.get(f"{v2}/docker-local/app/tags/list", params={"n": "٣"}), 400, "PAGINATION_NUMBER_INVALID"),
+        (admin_http.get(f"{v2}/_catalog", params={"n": "²"}), 400, "PAGINATION_NUMBER_INVALID"),
+        (admin_http.get(f"{server.url}/api/docker/docker-local/v2/_catalog", params={"n": "²"}),
+         400, "PAGINATION_NUMBER_INVALID"),
         (admin_http.get(f"{v2}/docker-local/app/referrers/not-a-digest"), 400, "DIGEST_INVALID"),
         (admin_http.post(f"{v2}/docker-remote/app/blobs/uploads/"), 405, "UNSUPPORTED"),
         (admin_http.get(f"{v2}/docker-local/app/blobs/uploads/not-a-uuid"), 404, "BLOB_UPLOAD_UNKNOWN"),
