@@ -17,6 +17,7 @@ from .distributions import (DistributionName, InvalidDistribution, check_agreeme
                             metadata_fields, normalize, read_core_metadata,
                             valid_project_name)
 from .models import PypiFile, PypiProject, PypiVirtualPolicy
+from .selectors import release_files
 
 _FILETYPES = {"bdist_wheel", "sdist"}
 
@@ -147,9 +148,7 @@ def project_touch(project_id: int) -> None:
 def pypi_release_yank(*, repository: Repository, project: str, version: str, yanked: bool,
                       reason: str = "") -> int:
     """Yank (or unyank) every file of a release; returns how many. Raises NotFound."""
-    files = PypiFile.objects.filter(project__repository=repository, project__name=project,
-                                    version=version)
-    count = files.update(yanked=yanked, yanked_reason=reason if yanked else "")
+    count = release_files(repository, project, version).update(yanked=yanked, yanked_reason=reason if yanked else "")
     if not count:
         raise NotFound(f"'{project}' {version} not found in '{repository.key}'")
     _bump(PypiProject.objects.select_for_update().get(repository=repository, name=project))
@@ -160,9 +159,8 @@ def pypi_release_yank(*, repository: Repository, project: str, version: str, yan
 def pypi_files_delete(*, repository: Repository, project: str, version: str = "",
                       filename: str = "") -> int:
     """Delete one file, or every file of a release. Raises NotFound."""
-    files = PypiFile.objects.filter(project__repository=repository, project__name=project)
-    if version:
-        files = files.filter(version=version)
+    files = (release_files(repository, project, version) if version
+             else PypiFile.objects.filter(project__repository=repository, project__name=project))
     if filename:
         files = files.filter(filename=filename)
     paths = list(files.values_list("artifact__path", flat=True))

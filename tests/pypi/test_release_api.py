@@ -88,3 +88,16 @@ def test_control_characters_in_urls_and_yank_reasons_are_refused(release):
     bad = requests.patch(f"{local}/pypi/rel/1.0", json={"yanked": True, "yanked_reason": "a\u0000b"}, auth=admin)
     assert bad.status_code == 400 and bad.json()["errors"][0]["status"] == 400
     assert not PypiFile.objects.filter(yanked=True).exists()
+
+
+def test_a_release_is_every_spelling_of_its_version(release, tmp_path):
+    """1.0 and 1.0.0 are one version to pip and uv (PEP 440): yanking or deleting the release
+    under either spelling reaches the files of both."""
+    assert post_upload(f"{release}/pypi-local/", make_sdist(tmp_path, "rel", "1.0.0")).ok
+    admin, local = ("admin", "password"), f"{release}/pypi-local/pypi/rel"
+    yanked = requests.patch(f"{local}/1.0", json={"yanked": True}, auth=admin)
+    assert yanked.status_code == 200 and yanked.json()["files"] == 2
+    assert PypiFile.objects.filter(yanked=True).count() == 2
+    assert requests.patch(f"{local}/2.0", json={"yanked": True}, auth=admin).status_code == 404
+    assert requests.delete(f"{local}/1.00", auth=admin).status_code == 204
+    assert not PypiFile.objects.exists()
