@@ -38,7 +38,7 @@ from .upstream import (ASSUMED_OFFLINE_SECS, UpstreamFile, credentials_for, remo
 log = logging.getLogger(__name__)
 PYPI = Repository.PackageType.PYPI
 # Part of every page's state: bump it when the rendering changes, so stored pages are rebuilt.
-PAGE_FORMAT = "1"
+PAGE_FORMAT = "2"
 
 
 def sources_for(user, repository: Repository, path: str, *, folder: bool = False) -> list[Repository]:
