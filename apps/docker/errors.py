@@ -77,6 +77,10 @@ class Unsupported(RegistryError):
     code, status, message = "UNSUPPORTED", 405, "the operation is unsupported"
 
 
+class TooManyRequests(RegistryError):
+    code, status, message = "TOOMANYREQUESTS", 429, "too many requests"
+
+
 class PaginationNumberInvalid(RegistryError):
     code, status, message = "PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested"
 
@@ -104,6 +108,9 @@ def _as_registry_error(exc) -> RegistryError | None:
         return Denied(str(exc.detail))
     if isinstance(exc, drf.MethodNotAllowed):
         return Unsupported(str(exc.detail))
+    if isinstance(exc, drf.Throttled):  # the login lock-out
+        retry = {"Retry-After": str(int(exc.wait))} if exc.wait else {}
+        return TooManyRequests(str(exc.detail), headers=retry)
     if isinstance(exc, core.ApiError):
         mapped = {401: Unauthorized, 403: Denied, 404: NameUnknown, 416: RangeInvalid}
         kind = mapped.get(exc.status)

@@ -1,11 +1,14 @@
 """Bad input gets the spec's error code in the spec's envelope, never a 5xx, and stores nothing."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from apps.docker.models import Manifest, UploadSession
 from apps.packages.models import Blob
+from apps.security.models import LoginFailures
 from tests.factories import grant, make_user
 from tests.factories.docker import OCI_MANIFEST, make_image, push_blob, sha256
 
@@ -123,3 +126,11 @@ def test_access_errors(server, http, admin_http):
     bad_token = http.get(f"{server.url}/v2/docker-local/app/tags/list",
                          headers={"Authorization": "Bearer not.a.jwt"})
     assert (bad_token.status_code, code(bad_token)) == (401, "UNAUTHORIZED")
+
+
+def test_a_locked_out_address_is_told_when_to_come_back(server, http):
+    LoginFailures.objects.create(source="127.0.0.1", window_start=timezone.now(),
+                                 locked_until=timezone.now() + timedelta(seconds=120))
+    locked = http.get(f"{server.url}/v2/docker-local/app/tags/list", auth=("admin", "wrong"))
+    assert (locked.status_code, code(locked)) == (429, "TOOMANYREQUESTS")
+    assert 0 < int(locked.headers["Retry-After"]) <= 121
