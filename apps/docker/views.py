@@ -376,9 +376,11 @@ class ReferrersView(RegistryView):
         artifact_type = request.query_params.get("artifactType", "")
         sources = selectors.image_sources(request.user, repository, name)
         found = selectors.referrers(sources, name, digest, artifact_type=artifact_type)
+        # An index without artifactType has none to report: the spec says to omit it then.
         index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
             {"mediaType": m.media_type, "digest": m.digest, "size": m.size,
-             "artifactType": m.artifact_type, **({"annotations": m.annotations} if m.annotations else {})}
+             **({"artifactType": m.artifact_type} if m.artifact_type else {}),
+             **({"annotations": m.annotations} if m.annotations else {})}
             for m in found]}
         response = JsonResponse(index, content_type=OCI_INDEX)
         if artifact_type:

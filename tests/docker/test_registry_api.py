@@ -15,7 +15,8 @@ from apps.packages.models import Blob
 from apps.security.models import SecuritySettings
 from apps.security.tokens import token_create
 from tests.factories import grant, make_user
-from tests.factories.docker import (OCI_INDEX, OCI_MANIFEST, make_image, push_blob, push_image, sha256)
+from tests.factories.docker import (OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, make_image, push_blob, push_image,
+                                    sha256)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -139,6 +140,23 @@ def test_referrers_with_artifact_type_filter(server, admin_http, http):
     assert filtered.json()["manifests"][0]["artifactType"] == "application/example.sbom"
     none = http.get(f"{server.url}/v2/docker-local/signed/referrers/{sha256(b'x')}")
     assert none.status_code == 200 and none.json()["manifests"] == []
+
+
+def test_referrers_report_the_artifact_type_as_the_spec_says(server, admin_http, http):
+    image = make_image()
+    assert push_image(admin_http, server.url, "docker-local/typed", image, "v1").status_code == 201
+    subject = {"mediaType": OCI_MANIFEST, "digest": image.digest, "size": len(image.manifest)}
+    untyped = make_image(subject=subject)  # an image manifest without one: its config's media type
+    assert push_image(admin_http, server.url, "docker-local/typed", untyped, untyped.digest).status_code == 201
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [],
+                        "subject": subject}).encode()  # an index without one: none at all
+    pushed = admin_http.put(f"{server.url}/v2/docker-local/typed/manifests/{sha256(index)}", data=index,
+                            headers={"Content-Type": OCI_INDEX})
+    assert pushed.status_code == 201 and pushed.headers["OCI-Subject"] == image.digest
+    listed = http.get(f"{server.url}/v2/docker-local/typed/referrers/{image.digest}").json()["manifests"]
+    by_digest = {m["digest"]: m for m in listed}
+    assert by_digest[untyped.digest]["artifactType"] == OCI_CONFIG
+    assert by_digest[sha256(index)] == {"mediaType": OCI_INDEX, "digest": sha256(index), "size": len(index)}
 
 
 def test_deletes(server, admin_http):
