@@ -16,7 +16,7 @@ from apps.security.authorization import authorize, require
 from . import pull, selectors, services
 from .errors import (BlobUnknown, Denied, DigestInvalid, ManifestTooLarge,
                      ManifestUnknown, NameUnknown, PaginationNumberInvalid, RangeInvalid,
-                     RegistryError, Unauthorized, Unsupported, error_response)
+                     RegistryError, SizeInvalid, Unauthorized, Unsupported, error_response)
 from .manifests import MAX_MANIFEST_BYTES, OCI_INDEX
 from .references import check_name, check_tag, image_folder, is_digest, parse_digest
 from .tokens import (ACTIONS, SERVICE, RegistryTokenAuthentication, parse_scope, token_allows,
@@ -215,12 +215,18 @@ def _check_reference(reference: str) -> None:
 
 
 def _manifest_body(request) -> bytes:
+    """The pushed manifest, whole. Raises ManifestTooLarge, SizeInvalid (the client broke off)."""
     stream, length = request_stream(request)
     if length is not None and length > MAX_MANIFEST_BYTES:
         raise ManifestTooLarge(f"manifests are limited to {MAX_MANIFEST_BYTES} bytes")
-    body = stream.read(MAX_MANIFEST_BYTES + 1)
+    try:
+        body = stream.read(MAX_MANIFEST_BYTES + 1)
+    except (OSError, ValueError) as exc:  # as spool_stream: a chunked body cut short
+        raise SizeInvalid(f"the manifest was interrupted: {exc.__class__.__name__}") from None
     if len(body) > MAX_MANIFEST_BYTES:
         raise ManifestTooLarge(f"manifests are limited to {MAX_MANIFEST_BYTES} bytes")
+    if length is not None and len(body) < length:
+        raise SizeInvalid(f"the manifest ended after {len(body)} of {length} bytes")
     return body
 
 

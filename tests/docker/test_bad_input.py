@@ -1,6 +1,7 @@
 """Bad input gets the spec's error code in the spec's envelope, never a 5xx, and stores nothing."""
 
 import json
+import socket
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from apps.packages.models import Blob
 from apps.security.models import LoginFailures
 from tests.factories import grant, make_user
 from tests.factories.docker import OCI_MANIFEST, make_image, push_blob, sha256
+from tests.packages.rawhttp import basic, read_response, request_head
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ZERO = "sha256:" + "0" * 64
@@ -76,6 +78,22 @@ def test_bad_manifests_store_nothing(server, admin_http):
         assert (response.status_code, code(response)) == (status, expected), body[:80]
     assert Manifest.objects.count() == 0
     assert Blob.objects.count() == blobs_before
+
+
+def test_a_manifest_cut_short_is_refused(server, admin_http):
+    image = make_image()
+    for blob in image.blobs:
+        assert push_blob(admin_http, server.url, "docker-local/short", blob).status_code == 201
+    chunk = f"{len(image.manifest):x}\r\n".encode() + image.manifest + b"\r\n"
+    for sizing, sent in (({"Content-Length": str(len(image.manifest) + 605)}, image.manifest),
+                         ({"Transfer-Encoding": "chunked"}, chunk)):  # no last chunk
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(request_head("PUT", "/v2/docker-local/short/manifests/short", server.host, {
+                "Authorization": basic("admin", "password"), "Content-Type": OCI_MANIFEST, **sizing}) + sent)
+            sock.shutdown(socket.SHUT_WR)
+            response = read_response(sock)
+        assert (response.status, response.json()["errors"][0]["code"]) == (400, "SIZE_INVALID"), sizing
+    assert not Manifest.objects.exists()
 
 
 def test_bad_uploads_store_nothing(server, admin_http):
