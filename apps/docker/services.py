@@ -123,12 +123,24 @@ def upload_finish(*, session: UploadSession, digest: Digest, stream, length: int
     """
     if length or length is None or start is not None:
         upload_append(session=session, stream=stream, length=length, start=start, end=end)
-        session.refresh_from_db()
+    taken = _upload_take(session)
     try:
-        with _assembled(session) as spool:
+        with _assembled(taken) as spool:
             return _ingest(session.repository, session.name, digest, spool, username)
     finally:
-        upload_cancel(session=session)
+        blob_store().delete_parts(str(taken.id), taken.parts)
+
+
+def _upload_take(session: UploadSession) -> UploadSession:
+    """The upload as it stands, taken out of the table: of simultaneous requests closing or
+    cancelling it, one alone goes on to use its parts (which it renames or deletes). Raises
+    BlobUploadUnknown for the others."""
+    with transaction.atomic():
+        taken = UploadSession.objects.select_for_update().filter(pk=session.pk).first()
+        if taken is None:
+            raise BlobUploadUnknown(detail={"upload": str(session.pk)})
+        UploadSession.objects.filter(pk=session.pk).delete()  # (Model.delete() would clear the pk)
+    return taken
 
 
 def _assembled(session: UploadSession) -> File:
@@ -154,9 +166,10 @@ def _assembled(session: UploadSession) -> File:
 
 
 def upload_cancel(*, session: UploadSession) -> None:
-    current = UploadSession.objects.filter(pk=session.pk).values_list("parts", flat=True).first()
-    UploadSession.objects.filter(pk=session.pk).delete()
-    blob_store().delete_parts(str(session.id), max(current or 0, session.parts))
+    """Discard an upload and its parts. Raises BlobUploadUnknown when another request took it
+    first (closed or cancelled it)."""
+    taken = _upload_take(session)
+    blob_store().delete_parts(str(taken.id), taken.parts)
 
 
 def upload_get(*, session_id: str, repository: Repository, name: str) -> UploadSession:
@@ -353,7 +366,10 @@ def uploads_collect_garbage(*, grace_seconds: int) -> int:
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
     removed = 0
     for session in UploadSession.objects.filter(modified__lt=cutoff):
-        upload_cancel(session=session)
+        try:
+            upload_cancel(session=session)
+        except BlobUploadUnknown:
+            continue  # closed meanwhile
         removed += 1
     return removed
 

@@ -3,6 +3,7 @@ kind, pagination, referrers, deletes and the token dance."""
 
 import hashlib
 import json
+import os
 import threading
 
 import jwt
@@ -290,6 +291,31 @@ def test_concurrent_pushes_of_one_layer_store_it_once(server, admin_http):
     assert Blob.objects.filter(sha256=sha256(layer)[7:]).count() == 1
     for i in range(3):
         assert admin_http.get(f"{server.url}/v2/docker-local/race{i}/blobs/{sha256(layer)}").content == layer
+
+
+def test_simultaneous_closes_of_one_upload_store_it_once(server, admin_http):
+    layer = os.urandom(8_000_000)
+    base = f"{server.url}/v2/docker-local/closing/blobs"
+    for _ in range(3):
+        location = server.url + admin_http.post(f"{base}/uploads/").headers["Location"]
+        assert admin_http.patch(location, data=layer).status_code == 202
+        answers, ready = [], threading.Barrier(6)
+
+        def close():
+            session = requests.Session()
+            session.auth = ("admin", "password")
+            ready.wait()
+            answers.append(session.put(location, params={"digest": sha256(layer)}))
+
+        threads = [threading.Thread(target=close) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # One close stores the blob; the others find the upload gone, as the spec says.
+        assert sorted(a.status_code for a in answers) == [201] + [404] * 5
+        assert {a.json()["errors"][0]["code"] for a in answers if a.status_code == 404} == {"BLOB_UPLOAD_UNKNOWN"}
+        assert admin_http.get(f"{base}/{sha256(layer)}").content == layer
 
 
 def test_docker_schema2_list_and_sha512_manifest_references(server, admin_http, http):
