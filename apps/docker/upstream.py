@@ -18,7 +18,7 @@ from apps.repositories.remote import UpstreamUnavailable, remote_document, remot
 
 from . import selectors, services
 from .manifests import MEDIA_TYPES
-from .references import Digest, blob_path, digest_of, is_digest, parse_digest
+from .references import TAG, Digest, blob_path, digest_of, is_digest, parse_digest
 
 log = logging.getLogger(__name__)
 ACCEPT = ", ".join(MEDIA_TYPES)
@@ -134,8 +134,9 @@ def remote_blob(repository: Repository, name: str, digest: Digest):
 
 
 def remote_tags(repository: Repository, name: str) -> list[str]:
-    """The upstream's tags of the image (cached for the metadata TTL); [] when it has none or
-    cannot be asked (the tags cached here still answer)."""
+    """The upstream's tags of the image (cached for the metadata TTL), less names that are no
+    tags; [] when it has none, cannot be asked or answers no tag list (the tags cached here
+    still answer)."""
     try:
         document = remote_document(repository, f"docker-tags:{name}",
                                    upstream_url(repository, name, "tags", "list"),
@@ -143,8 +144,13 @@ def remote_tags(repository: Repository, name: str) -> list[str]:
     except UpstreamUnavailable:
         log.warning("%s: upstream unavailable for the tags of %s", repository.key, name)
         return []
-    try:
-        tags = json.loads(document.body).get("tags") if document else []
-    except (ValueError, AttributeError):
+    if document is None:
         return []
-    return [tag for tag in tags or [] if isinstance(tag, str)]
+    try:
+        tags = json.loads(document.body).get("tags") or []
+    except (ValueError, AttributeError, RecursionError):  # not JSON, or not an object
+        tags = None
+    if not isinstance(tags, list):
+        log.warning("%s: the upstream's tag list of %s is malformed", repository.key, name)
+        return []
+    return [tag for tag in tags if isinstance(tag, str) and TAG.fullmatch(tag)]

@@ -122,20 +122,18 @@ def test_another_repomgr_with_token_auth_as_upstream(server, admin_http):
     assert json.loads(got.content)["layers"][0]["digest"] == sha256(layer)
 
 
-class RateLimitedRegistry:
-    """A registry serving one image, which can be switched to answer everything with 429."""
+class FixedRegistry:
+    """A registry answering GETs from ``documents`` ({path: (content type, body)}, changeable
+    mid-test; 404 for any other path), or everything with 429 while ``limited``."""
 
-    def __init__(self, image, name: str, tag: str):
-        self.limited = False
-        documents = {f"/v2/{name}/manifests/{tag}": (OCI_MANIFEST, image.manifest),
-                     f"/v2/{name}/manifests/{image.digest}": (OCI_MANIFEST, image.manifest)}
-        documents.update({f"/v2/{name}/blobs/{sha256(b)}": ("application/octet-stream", b) for b in image.blobs})
+    def __init__(self, documents: dict):
+        self.limited, self.documents = False, documents
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                content_type, body = documents.get(self.path, ("application/json", b"{}"))
-                status = 429 if outer.limited else (200 if self.path in documents else 404)
+                content_type, body = outer.documents.get(self.path, ("application/json", b"{}"))
+                status = 429 if outer.limited else (200 if self.path in outer.documents else 404)
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -150,9 +148,16 @@ class RateLimitedRegistry:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+def image_documents(image, name: str, tag: str) -> dict:
+    documents = {f"/v2/{name}/manifests/{tag}": (OCI_MANIFEST, image.manifest),
+                 f"/v2/{name}/manifests/{image.digest}": (OCI_MANIFEST, image.manifest)}
+    documents.update({f"/v2/{name}/blobs/{sha256(b)}": ("application/octet-stream", b) for b in image.blobs})
+    return documents
+
+
 def test_rate_limited_upstream_is_an_outage_not_a_miss(server, http):
     image = make_image(layer_sizes=(1_000,))
-    upstream = RateLimitedRegistry(image, "library/busybox", "1.36")
+    upstream = FixedRegistry(image_documents(image, "library/busybox", "1.36"))
     try:
         make_repository("hub", "remote", "docker", url=upstream.url, metadata_retrieval_cache_secs=0)
         url = f"{server.url}/v2/hub/busybox/manifests/1.36"
@@ -160,6 +165,28 @@ def test_rate_limited_upstream_is_an_outage_not_a_miss(server, http):
         upstream.limited = True
         again = http.get(url, headers=ACCEPT)
         assert again.status_code == 200 and again.content == image.manifest
+    finally:
+        upstream.server.shutdown()
+
+
+def test_a_malformed_upstream_tag_list_is_passed_over(server, http):
+    image = make_image(layer_sizes=(1_000,))
+    documents = image_documents(image, "team/inttags", "1")
+    upstream = FixedRegistry(documents)
+    try:
+        make_repository("hub", "remote", "docker", url=upstream.url, metadata_retrieval_cache_secs=0)
+        url = f"{server.url}/v2/hub/team/inttags/tags/list"
+        for body in (b'{"tags": 5}', b'{"tags": "abc"}', b"[1]", b"[" * 100_000, b"\xff"):
+            documents["/v2/team/inttags/tags/list"] = ("application/json", body)
+            answer = http.get(url)  # nothing cached: the image is unknown
+            assert (answer.status_code, answer.json()["errors"][0]["code"]) == (404, "NAME_UNKNOWN"), body[:20]
+        # Names that are no tags are left out (one could not even be asked for).
+        documents["/v2/team/inttags/tags/list"] = ("application/json", json.dumps(
+            {"tags": ["1", "-x", "a/b", "v1\n", "x" * 129, 7, None, "latest"]}).encode())
+        assert http.get(url).json()["tags"] == ["1", "latest"]
+        assert http.get(f"{server.url}/v2/hub/team/inttags/manifests/1", headers=ACCEPT).status_code == 200
+        documents["/v2/team/inttags/tags/list"] = ("application/json", b'{"tags": 5}')
+        assert http.get(url).json()["tags"] == ["1"]  # the tag cached here still answers
     finally:
         upstream.server.shutdown()
 
