@@ -72,6 +72,18 @@ class RegistryView(APIView):
                 raise Unauthorized()
             raise Denied(f"'{user.get_username()}' may not {action} {full_name}")
 
+    def require_catalog(self, repository: Repository | None = None) -> None:
+        """Listing images (all, or ``repository``'s) by the caller's permissions. A registry
+        token must hold the catalog claim: the user behind it is the full user again, and a
+        scoped access token's limits live on only in the claims (it never gets this one).
+        Raises Unauthorized."""
+        user, claims = self.request.user, self.request.auth
+        if isinstance(claims, dict):
+            if not token_allows_catalog(claims):
+                raise Unauthorized("the token does not grant the catalog")
+        elif not user.is_authenticated and not selectors.catalog(user, n=1, last="", repository=repository):
+            raise Unauthorized()
+
     def push_target(self, repository: Repository) -> Repository:
         target = repository.default_deployment_repo if repository.is_virtual else repository
         if target is None or not target.is_local:
@@ -135,12 +147,7 @@ class CatalogView(RegistryView):
     scope = "registry:catalog:*"
 
     def get(self, request):
-        claims = request.auth if isinstance(request.auth, dict) else None
-        if claims is not None and not token_allows_catalog(claims):
-            raise Unauthorized("the token does not grant the catalog")
-        if claims is None and not request.user.is_authenticated \
-                and not selectors.catalog(request.user, n=1, last=""):
-            raise Unauthorized()
+        self.require_catalog()
         n = _page_size(request.query_params)
         if n == 0:
             return JsonResponse({"repositories": []})
@@ -153,14 +160,13 @@ class CatalogView(RegistryView):
 class RepositoryCatalogView(RegistryView):
     """Artifactory's /api/docker/<repo>/v2/_catalog: the image names of one repository."""
 
+    scope = "registry:catalog:*"
+
     def get(self, request, repo_key: str):
         repository = selectors.docker_repository(repo_key)
         if repository is None:
             raise NameUnknown(f"repository '{repo_key}' not found")
-        self.scope = "registry:catalog:*"
-        if not request.user.is_authenticated and not isinstance(request.auth, dict) \
-                and not selectors.catalog(request.user, n=1, last="", repository=repository):
-            raise Unauthorized()
+        self.require_catalog(repository)
         n = _page_size(request.query_params)
         names = [] if n == 0 else selectors.catalog(
             request.user, n=None if n is None else n + 1, last=request.query_params.get("last", ""),

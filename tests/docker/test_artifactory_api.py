@@ -2,8 +2,10 @@
 a tag to another repository; layers linked, not copied), also under /artifactory/."""
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from apps.packages.models import Blob
+from apps.security.tokens import token_create
 from tests.factories import grant, make_repository, make_user
 from tests.factories.docker import OCI_MANIFEST, make_image, push_image, sha256
 
@@ -22,6 +24,35 @@ def test_catalog_and_tags_of_one_repository(server, admin_http):
         assert admin_http.get(f"{base}/team/app/tags/list").json()["tags"] == ["1"]
     virtual = admin_http.get(f"{server.url}/api/docker/docker/v2/_catalog").json()
     assert virtual["repositories"] == ["team/app", "team/tool"]
+
+
+def test_catalog_of_one_repository_holds_registry_tokens_to_their_claims(server, admin_http, http):
+    image = make_image()
+    for name in ("team/app", "other/tool"):
+        assert push_image(admin_http, server.url, f"docker-local/{name}", image, "1").status_code == 201
+    url = f"{server.url}/api/docker/docker-local/v2/_catalog"
+    _, secret = token_create(user=get_user_model().objects.get(username="admin"), read_only=True,
+                             repositories=["generic-local"])
+    make_user("dev")
+    grant("team", repositories=["docker-local"], users={"dev": ["read"]}, include=["team/**"])
+
+    def bearer(auth, scope):
+        token = http.get(f"{server.url}/v2/token", auth=auth, params={"scope": scope}).json()["token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    # Tokens without the catalog claim: the scoped access token's (it never gets one, so
+    # "access" is []), and a user's token for pulling one image.
+    for auth, scope in ((("admin", secret), "registry:catalog:*"),
+                        (("dev", "secret-pass"), "repository:docker-local/team/app:pull")):
+        refused = http.get(url, headers=bearer(auth, scope))
+        assert (refused.status_code, refused.json()["errors"][0]["code"]) == (401, "UNAUTHORIZED")
+        assert 'scope="registry:catalog:*"' in refused.headers["WWW-Authenticate"]
+    assert http.get(url, auth=("admin", secret)).json() == {"repositories": []}  # held to its scope
+    # With the claim, the user's permissions decide, as with Basic.
+    listed = http.get(url, headers=bearer(("dev", "secret-pass"), "registry:catalog:*"))
+    assert listed.json() == {"repositories": ["team/app"]}
+    assert http.get(url, headers=bearer(("admin", "password"), "registry:catalog:*")).json() == {
+        "repositories": ["other/tool", "team/app"]}
 
 
 def test_promote_copies_then_moves_without_copying_bytes(server, admin_http, http):
