@@ -4,6 +4,9 @@ where registry things live as artifact paths (the layout, defined here only)."""
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import IO
+
+from apps.packages.storage import CHUNK
 
 from .errors import DigestInvalid, NameInvalid, TagInvalid
 
@@ -57,6 +60,13 @@ def check_tag(tag: str) -> str:
 
 def digest_of(data: bytes, algorithm: str = "sha256") -> Digest:
     return Digest(algorithm, hashlib.new(algorithm, data).hexdigest())
+
+
+def digest_of_stream(stream: IO[bytes], algorithm: str) -> Digest:
+    hasher = hashlib.new(algorithm)
+    while chunk := stream.read(CHUNK):
+        hasher.update(chunk)
+    return Digest(algorithm, hasher.hexdigest())
 
 
 # --- layout: artifact paths of registry content inside a repository ------------------------

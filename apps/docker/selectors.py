@@ -3,17 +3,20 @@ filter by permission only where they list (catalog, virtual members)."""
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
+
 from apps.core.db import fetch_one
 from apps.core.errors import NotFound
 from apps.packages.models import Artifact, Blob
 from apps.packages.selectors import artifact_find
+from apps.packages.storage import blob_store
 from apps.repositories.models import Repository
 from apps.repositories.resolve import first_found
 from apps.repositories.selectors import repository_accepts, repository_get, resolution_order
 from apps.security.authorization import authorize
 
 from .models import Manifest, Tag
-from .references import Digest, blob_path, image_folder, is_digest
+from .references import Digest, blob_path, digest_of_stream, image_folder, is_digest
 
 
 def image_sources(user, repository: Repository, name: str) -> list[Repository]:
@@ -80,12 +83,28 @@ def manifests_present(repository: Repository, name: str, digests: list[str]) -> 
 
 def _bytes_match(digest: str, sha256: str) -> bool:
     # The raw artifact API can put other bytes at a registry path: never serve them as this digest.
-    return not digest.startswith("sha256:") or digest[7:] == sha256
+    if digest.startswith("sha256:"):
+        return digest[7:] == sha256
+    return cache.get_or_set(f"docker-digest:{sha256}:{digest}", lambda: _stored_bytes_have(sha256, digest),
+                            timeout=None)
+
+
+def _stored_bytes_have(sha256: str, digest: str) -> bool:
+    """Whether the stored bytes ``sha256`` have ``digest`` of another algorithm (sha512): read
+    and hashed once, then a fact about content that the shared cache keeps."""
+    algorithm, _, hexpart = digest.partition(":")
+    with blob_store().open(sha256) as handle:
+        return digest_of_stream(handle, algorithm).hex == hexpart
+
+
+def bytes_match(artifact: Artifact, digest: Digest) -> bool:
+    """Whether ``artifact`` holds bytes with ``digest``."""
+    return _bytes_match(str(digest), artifact.blob.sha256)
 
 
 def blob_find(repository: Repository, name: str, digest: Digest) -> Artifact | None:
     artifact = artifact_find(repository, blob_path(name, digest))
-    return artifact if artifact is not None and _bytes_match(str(digest), artifact.blob.sha256) else None
+    return artifact if artifact is not None and bytes_match(artifact, digest) else None
 
 
 def blob_held(repositories: list[Repository], name: str, digest: Digest) -> Artifact | None:

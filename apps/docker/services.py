@@ -1,6 +1,5 @@
 """Registry writes: blob uploads (monolithic, chunked, mounted), manifest pushes, deletes."""
 
-import hashlib
 import os
 import uuid
 from datetime import timedelta
@@ -20,7 +19,8 @@ from .errors import (BlobUnknown, BlobUploadUnknown, Denied, DigestInvalid, Mani
                      ManifestInvalid, ManifestUnknown, RangeInvalid, SizeInvalid)
 from .manifests import ParsedManifest, parse_manifest, referrer_artifact_type
 from .models import Manifest, ManifestReference, Tag, UploadSession
-from .references import BLOB_FOLDER, Digest, blob_path, check_tag, digest_of, is_digest, manifest_path, parse_digest
+from .references import (BLOB_FOLDER, Digest, blob_path, check_tag, digest_of, digest_of_stream, is_digest,
+                         manifest_path, parse_digest)
 
 
 # --- blobs ----------------------------------------------------------------------------------
@@ -69,11 +69,8 @@ def _ingest(repository, name, digest: Digest, spool: Spool, username: str) -> Ar
 
 
 def _file_digest(path: str, algorithm: str) -> str:
-    hasher = hashlib.new(algorithm)
     with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            hasher.update(chunk)
-    return hasher.hexdigest()
+        return digest_of_stream(handle, algorithm).hex
 
 
 # --- upload sessions ------------------------------------------------------------------------

@@ -127,9 +127,10 @@ def remote_blob(repository: Repository, name: str, digest: Digest):
     path = blob_path(name, digest)
     cached = artifact_find(repository, path)
     if cached is not None:
-        return cached
+        # A copy cached before sha512 downloads were verified may hold other bytes.
+        return cached if selectors.bytes_match(cached, digest) else None
     return remote_file(repository, path, upstream_url(repository, name, "blobs", str(digest)),
-                       sha256=digest.hex if digest.algorithm == "sha256" else "",
+                       expected={digest.algorithm: digest.hex}, not_cached=True,
                        auth=RegistryAuth(repository, upstream_name(repository, name)))
 
 

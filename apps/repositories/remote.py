@@ -3,8 +3,9 @@
 Two kinds of upstream things:
 
 * files never change once published: fetched once, on first request, streamed to that client
-  while stored, verified against the upstream's sha256 before they become visible, and
-  fetched only once however many clients, processes or nodes ask at the same moment;
+  while stored, verified against the digests known for them (the upstream's sha256, the
+  sha512 a registry asks for) before they become visible, and fetched only once however many
+  clients, processes or nodes ask at the same moment;
 * documents (index pages, tags) change: cached with the repository's metadata TTL, served
   stale when the upstream fails, and upstream 404s remembered for the missed-retrieval TTL.
 """
@@ -25,7 +26,7 @@ from apps.core.db import fetch_one, insert, model_from_row, model_row, write_row
 from apps.core.errors import ApiError
 from apps.packages.selectors import artifact_find
 from apps.packages.services import ChecksumMismatch, artifact_deploy, blob_ingest
-from apps.packages.storage import CHUNK, Spool, blob_store
+from apps.packages.storage import ALL_DIGESTS, CHUNK, Spool, blob_store
 
 from .models import RemoteDocument, RemoteFetch, Repository
 
@@ -180,10 +181,11 @@ def _remember_miss(repository: Repository, path: str) -> None:
 # --- files ----------------------------------------------------------------------------------
 
 def remote_file(repository: Repository, path: str, url: str, *, sha256: str = "", auth=None,
-                not_cached: bool = False):
+                not_cached: bool = False, expected: dict[str, str] | None = None):
     """The cached Artifact for ``path``, or a live download of it (an iterable of bytes), or
     None when upstream has no such file. ``not_cached``: the caller has just looked for the
     cached artifact and found none (the look is not repeated; a claim still checks again).
+    ``expected``: other digests the file must have, verified as its sha256 is ({"sha512": hex}).
 
     Raises UpstreamUnavailable when the file is not cached and upstream cannot be reached.
     """
@@ -198,7 +200,8 @@ def remote_file(repository: Repository, path: str, url: str, *, sha256: str = ""
     while True:
         fetch = _claim(repository, path)
         if fetch is not None:
-            return _start_download(repository, path, url, sha256, fetch, auth)
+            return _start_download(repository, path, url, {"sha256": sha256, **(expected or {})},
+                                   fetch, auth)
         other = RemoteFetch.objects.filter(repository=repository, path=path).first()
         if other is None:
             artifact = artifact_find(repository, path)
@@ -216,7 +219,7 @@ def _claim(repository: Repository, path: str) -> RemoteFetch | None:
     return fetch if insert(fetch) else None
 
 
-def _start_download(repository, path, url, sha256, fetch: RemoteFetch, auth=None):
+def _start_download(repository, path, url, expected: dict[str, str], fetch: RemoteFetch, auth=None):
     try:
         # Someone may have finished between our cache miss and our claim.
         artifact = artifact_find(repository, path)
@@ -230,7 +233,7 @@ def _start_download(repository, path, url, sha256, fetch: RemoteFetch, auth=None
     except BaseException:
         _release(fetch)
         raise
-    return Download(repository, path, url, sha256, fetch, response)
+    return Download(repository, path, url, expected, fetch, response)
 
 
 def _open_upstream(repository, path, url, auth) -> requests.Response | None:
@@ -258,13 +261,13 @@ class Download:
     end verified and stored. If the client goes away the download still completes, so the
     followers and the cache get the file."""
 
-    def __init__(self, repository, path, url, sha256, fetch, response):
+    def __init__(self, repository, path, url, expected: dict[str, str], fetch, response):
         self.repository, self.path, self.url = repository, path, url
-        self.sha256 = sha256 or _published_sha256(response)
+        self.expected = {**expected, "sha256": expected.get("sha256") or _published_sha256(response)}
         self.fetch, self.response = fetch, response
         length = response.headers.get("Content-Length")
         self.size = int(length) if length and length.isdigit() else None
-        self.spool = Spool()
+        self.spool = Spool(ALL_DIGESTS + tuple(name for name in self.expected if name not in ALL_DIGESTS))
         self._chunks = response.iter_content(CHUNK)
         self._done = False
         self._beat = time.monotonic()
@@ -314,7 +317,7 @@ class Download:
             if self.size is not None and self.spool.size != self.size:
                 raise UpstreamUnavailable(
                     f"upstream sent {self.spool.size} of {self.size} bytes for {self.path}")
-            blob = blob_ingest(self.spool.finish(), expected={"sha256": self.sha256})
+            blob = blob_ingest(self.spool.finish(), expected=self.expected)
             artifact_deploy(repository=self.repository, path=self.path, blob=blob,
                             remote_url=self.url, allow_overwrite=True)
         except (ChecksumMismatch, UpstreamUnavailable) as exc:

@@ -22,6 +22,10 @@ from tests.factories.docker import (OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, make_im
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def sha512(data: bytes) -> str:
+    return "sha512:" + hashlib.sha512(data).hexdigest()
+
+
 def test_ping_challenges_anonymous_and_greets_authenticated(server, http, admin_http):
     anonymous = http.get(server.url + "/v2/")
     assert anonymous.status_code == 401
@@ -182,7 +186,7 @@ def test_deletes(server, admin_http):
 
 def test_sha512_blob_and_manifest(server, admin_http):
     data = b"sha512 content"
-    digest = "sha512:" + hashlib.sha512(data).hexdigest()
+    digest = sha512(data)
     pushed = admin_http.post(f"{server.url}/v2/docker-local/five12/blobs/uploads/",
                              params={"digest": digest}, data=data)
     assert pushed.status_code == 201
@@ -264,10 +268,24 @@ def test_permission_patterns_name_the_image_folder(server, http, admin_http):
 
 def test_bytes_put_at_a_registry_path_by_other_means_are_never_served(server, admin_http):
     genuine = b"the real layer"
-    admin_http.put(f"{server.url}/docker-local/team/raw/_blobs/sha256__{sha256(genuine)[7:]}",
-                   data=b"something else")
-    got = admin_http.get(f"{server.url}/v2/docker-local/team/raw/blobs/{sha256(genuine)}")
-    assert got.status_code == 404 and got.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
+    for digest in (sha256(genuine), sha512(genuine)):
+        algorithm, hexpart = digest.split(":")
+        admin_http.put(f"{server.url}/docker-local/team/raw/_blobs/{algorithm}__{hexpart}", data=b"EVIL")
+        got = admin_http.get(f"{server.url}/v2/docker-local/team/raw/blobs/{digest}")
+        assert got.status_code == 404 and got.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
+
+    # A manifest pushed as sha512, then replaced through the raw API.
+    image = make_image()
+    for blob in image.blobs:
+        assert push_blob(admin_http, server.url, "docker-local/team/raw", blob).status_code == 201
+    digest = sha512(image.manifest)
+    url = f"{server.url}/v2/docker-local/team/raw/manifests/{digest}"
+    assert admin_http.put(url, data=image.manifest, headers={"Content-Type": OCI_MANIFEST}).status_code == 201
+    assert admin_http.get(url).content == image.manifest
+    admin_http.put(f"{server.url}/docker-local/team/raw/_manifests/sha512__{digest[7:]}", data=b"EVIL")
+    for answer in (admin_http.get(url), admin_http.head(url)):
+        assert answer.status_code == 404, answer.content
+    assert admin_http.get(url).json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
 
 
 def test_concurrent_pushes_of_one_layer_store_it_once(server, admin_http):
@@ -333,7 +351,7 @@ def test_docker_schema2_list_and_sha512_manifest_references(server, admin_http, 
         for layer in document["layers"]:
             layer["mediaType"] = "application/vnd.docker.image.rootfs.diff.tar.gzip"
         body = json.dumps(document).encode()
-        digest = "sha512:" + hashlib.sha512(body).hexdigest()
+        digest = sha512(body)
         pushed = admin_http.put(f"{base}/manifests/{digest}", data=body, headers={"Content-Type": docker_manifest})
         assert pushed.status_code == 201 and pushed.headers["Docker-Content-Digest"] == digest
         got = http.get(f"{base}/manifests/{digest}", headers={"Accept": docker_manifest})

@@ -3,6 +3,7 @@ caching, one upstream fetch for many simultaneous clients, 'library/' for single
 cache answering while the upstream is down, virtual repositories passing over an upstream that
 is down, and another repomgr (with token auth) as upstream."""
 
+import hashlib
 import http.server
 import json
 import threading
@@ -10,6 +11,9 @@ import threading
 import pytest
 import requests
 
+from apps.packages.models import Artifact
+from apps.packages.services import artifact_deploy, blob_ingest
+from apps.packages.storage import Spool
 from apps.repositories.models import Repository
 from apps.repositories.services import repository_update
 from apps.security.models import SecuritySettings
@@ -187,6 +191,35 @@ def test_a_malformed_upstream_tag_list_is_passed_over(server, http):
         assert http.get(f"{server.url}/v2/hub/team/inttags/manifests/1", headers=ACCEPT).status_code == 200
         documents["/v2/team/inttags/tags/list"] = ("application/json", b'{"tags": 5}')
         assert http.get(url).json()["tags"] == ["1"]  # the tag cached here still answers
+    finally:
+        upstream.server.shutdown()
+
+
+def test_remote_sha512_blobs_are_verified_before_they_are_served_or_cached(server, http):
+    genuine, other = b"genuine", b"EVIL"
+    digest = "sha512:" + hashlib.sha512(genuine).hexdigest()
+    blob_url = "/v2/team/x/blobs/" + digest
+    upstream = FixedRegistry({blob_url: ("application/octet-stream", other)})
+    try:
+        hub = make_repository("hub", "remote", "docker", url=upstream.url)
+        url = f"{server.url}/v2/hub/team/x/blobs/{digest}"
+        for _ in range(2):  # nothing was cached
+            refused = http.get(url)
+            assert (refused.status_code, refused.json()["errors"][0]["code"]) == (502, "UNAVAILABLE")
+        path = "team/x/_blobs/sha512__" + digest[7:]
+        assert not Artifact.objects.filter(repository=hub, path=path).exists()
+
+        upstream.documents[blob_url] = ("application/octet-stream", genuine)
+        assert http.get(url).content == genuine
+        assert http.get(url).content == genuine  # from the cache
+        assert Artifact.objects.get(repository=hub, path=path).blob.sha256 == hashlib.sha256(genuine).hexdigest()
+
+        # Other bytes cached there (as before sha512 was verified) are never served as it.
+        with Spool() as spool:
+            spool.write(other)
+            artifact_deploy(repository=hub, path=path, blob=blob_ingest(spool.finish()), allow_overwrite=True)
+        stale = http.get(url)
+        assert (stale.status_code, stale.json()["errors"][0]["code"]) == (404, "BLOB_UNKNOWN")
     finally:
         upstream.server.shutdown()
 
