@@ -15,6 +15,7 @@ TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
 ALGORITHMS = {"sha256": 64, "sha512": 128}
 DIGEST = re.compile(r"^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
 MAX_NAME = 255
+# Matched with fullmatch: '$' also matches before a final newline.
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Digest:
 
 def parse_digest(text: str) -> Digest:
     """Raises DigestInvalid for anything but a well-formed sha256 or sha512 digest."""
-    match = DIGEST.match(text or "")
+    match = DIGEST.fullmatch(text or "")
     if not match:
         raise DigestInvalid(f"invalid digest {text[:200]!r}", detail={"digest": text[:200]})
     algorithm, hexpart = match.groups()
@@ -47,13 +48,13 @@ def is_digest(reference: str) -> bool:
 
 
 def check_name(name: str) -> str:
-    if len(name) > MAX_NAME or not NAME.match(name):
+    if len(name) > MAX_NAME or not NAME.fullmatch(name):
         raise NameInvalid(f"invalid image name {name[:300]!r}", detail={"name": name[:300]})
     return name
 
 
 def check_tag(tag: str) -> str:
-    if not TAG.match(tag):
+    if not TAG.fullmatch(tag):
         raise TagInvalid(f"invalid tag {tag[:200]!r}", detail={"tag": tag[:200]})
     return tag
 

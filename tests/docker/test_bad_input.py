@@ -31,6 +31,8 @@ def test_names_tags_digests_and_repositories(server, admin_http):
         (admin_http.get(f"{v2}/docker-local/a..b/tags/list"), 400, "NAME_INVALID"),
         (admin_http.get(f"{v2}/docker-local/{'a' * 300}/tags/list"), 400, "NAME_INVALID"),
         (admin_http.get(f"{v2}/docker-local/app/manifests/-bad-tag"), 400, "TAG_INVALID"),
+        (admin_http.get(f"{v2}/docker-local/app/manifests/v1%0A"), 400, "TAG_INVALID"),
+        (admin_http.get(f"{v2}/docker-local/app/blobs/{ZERO}%0A"), 400, "DIGEST_INVALID"),
         (admin_http.get(f"{v2}/docker-local/app/blobs/sha256:xyz"), 400, "DIGEST_INVALID"),
         (admin_http.get(f"{v2}/docker-local/app/blobs/md5:{'0' * 32}"), 400, "DIGEST_INVALID"),
         (admin_http.get(f"{v2}/docker-local/app/blobs/{ZERO}"), 404, "BLOB_UNKNOWN"),
@@ -71,6 +73,7 @@ def test_bad_manifests_store_nothing(server, admin_http):
         (json.dumps({**document, "config": {**document["config"], "size": 1}}).encode(),
          OCI_MANIFEST, "1", 400, "MANIFEST_INVALID"),
         (image.manifest, OCI_MANIFEST, sha256(b"other"), 400, "DIGEST_INVALID"),
+        (image.manifest, OCI_MANIFEST, "v1%0A", 400, "TAG_INVALID"),
         (b" " * (4 * 1024 * 1024 + 1), OCI_MANIFEST, "1", 413, "MANIFEST_INVALID"),
     ]
     for body, content_type, reference, status, expected in cases:
