@@ -40,7 +40,7 @@ def parse_manifest(body: bytes, content_type: str) -> ParsedManifest:
     """Validate a pushed manifest. Raises ManifestInvalid."""
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # not UTF-8 or not JSON, or nested too deep to parse
         raise ManifestInvalid("manifest is not valid JSON") from None
     if not isinstance(document, dict):
         raise ManifestInvalid("manifest must be a JSON object")

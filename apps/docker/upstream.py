@@ -17,6 +17,7 @@ from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable, remote_document, remote_file, upstream_session
 
 from . import selectors, services
+from .errors import ManifestInvalid
 from .manifests import MEDIA_TYPES
 from .references import TAG, Digest, blob_path, digest_of, is_digest, parse_digest
 
@@ -99,7 +100,8 @@ class RegistryAuth(AuthBase):
 def remote_manifest(repository: Repository, name: str, reference: str) -> selectors.StoredManifest | None:
     """The manifest for ``reference`` from the cache or the upstream, stored in the cache.
 
-    Raises UpstreamUnavailable when the upstream is unreachable and nothing is cached.
+    Raises UpstreamUnavailable when the upstream is unreachable or sends no valid manifest,
+    and nothing is cached.
     """
     if is_digest(reference):
         cached = selectors.manifest_find(repository, name, reference)
@@ -116,9 +118,17 @@ def remote_manifest(repository: Repository, name: str, reference: str) -> select
     current = selectors.manifest_find(repository, name, reference)
     if current is not None and current.digest == str(digest_of(document.body)):
         return current
-    return selectors.StoredManifest.of(services.manifest_push(
-        repository=repository, name=name, reference=reference, body=document.body,
-        content_type=document.content_type, check_blobs=False, may_move_tags=True))  # the upstream's tag moved
+    try:
+        return selectors.StoredManifest.of(services.manifest_push(
+            repository=repository, name=name, reference=reference, body=document.body,
+            content_type=document.content_type, check_blobs=False, may_move_tags=True))  # the upstream's tag moved
+    except ManifestInvalid as exc:  # the upstream failing, not the client: the cached copy answers
+        log.warning("%s: upstream sent an invalid manifest for %s:%s: %s", repository.key, name,
+                    reference, exc.message)
+        if current is None:
+            raise UpstreamUnavailable(f"Upstream of '{repository.key}' sent an invalid manifest "
+                                      f"for {name}:{reference}") from None
+        return current
 
 
 def remote_blob(repository: Repository, name: str, digest: Digest):

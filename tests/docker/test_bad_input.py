@@ -66,6 +66,7 @@ def test_bad_manifests_store_nothing(server, admin_http):
     cases = [
         (b"not json", OCI_MANIFEST, "1", 400, "MANIFEST_INVALID"),
         (b"[1, 2]", OCI_MANIFEST, "1", 400, "MANIFEST_INVALID"),
+        (b"[" * 100_000, OCI_MANIFEST, "1", 400, "MANIFEST_INVALID"),  # too deep for json
         (json.dumps({**document, "schemaVersion": 1}).encode(), OCI_MANIFEST, "1", 400, "MANIFEST_INVALID"),
         (image.manifest, "application/vnd.docker.distribution.manifest.v2+json", "1", 400, "MANIFEST_INVALID"),
         (json.dumps({**document, "layers": [{"digest": "sha256:zz", "size": 1}]}).encode(),

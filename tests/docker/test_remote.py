@@ -159,69 +159,79 @@ def image_documents(image, name: str, tag: str) -> dict:
     return documents
 
 
-def test_rate_limited_upstream_is_an_outage_not_a_miss(server, http):
+@pytest.fixture
+def hub(server):
+    """A remote repository 'hub' (metadata TTL 0) over a FixedRegistry the test fills."""
+    upstream = FixedRegistry({})
+    make_repository("hub", "remote", "docker", url=upstream.url, metadata_retrieval_cache_secs=0)
+    yield upstream
+    upstream.server.shutdown()
+
+
+def test_rate_limited_upstream_is_an_outage_not_a_miss(server, hub, http):
     image = make_image(layer_sizes=(1_000,))
-    upstream = FixedRegistry(image_documents(image, "library/busybox", "1.36"))
-    try:
-        make_repository("hub", "remote", "docker", url=upstream.url, metadata_retrieval_cache_secs=0)
-        url = f"{server.url}/v2/hub/busybox/manifests/1.36"
-        assert http.get(url, headers=ACCEPT).content == image.manifest
-        upstream.limited = True
-        again = http.get(url, headers=ACCEPT)
-        assert again.status_code == 200 and again.content == image.manifest
-    finally:
-        upstream.server.shutdown()
+    hub.documents.update(image_documents(image, "library/busybox", "1.36"))
+    url = f"{server.url}/v2/hub/busybox/manifests/1.36"
+    assert http.get(url, headers=ACCEPT).content == image.manifest
+    hub.limited = True
+    again = http.get(url, headers=ACCEPT)
+    assert again.status_code == 200 and again.content == image.manifest
 
 
-def test_a_malformed_upstream_tag_list_is_passed_over(server, http):
+def test_a_malformed_upstream_tag_list_is_passed_over(server, hub, http):
     image = make_image(layer_sizes=(1_000,))
-    documents = image_documents(image, "team/inttags", "1")
-    upstream = FixedRegistry(documents)
-    try:
-        make_repository("hub", "remote", "docker", url=upstream.url, metadata_retrieval_cache_secs=0)
-        url = f"{server.url}/v2/hub/team/inttags/tags/list"
-        for body in (b'{"tags": 5}', b'{"tags": "abc"}', b"[1]", b"[" * 100_000, b"\xff"):
-            documents["/v2/team/inttags/tags/list"] = ("application/json", body)
-            answer = http.get(url)  # nothing cached: the image is unknown
-            assert (answer.status_code, answer.json()["errors"][0]["code"]) == (404, "NAME_UNKNOWN"), body[:20]
-        # Names that are no tags are left out (one could not even be asked for).
-        documents["/v2/team/inttags/tags/list"] = ("application/json", json.dumps(
-            {"tags": ["1", "-x", "a/b", "v1\n", "x" * 129, 7, None, "latest"]}).encode())
-        assert http.get(url).json()["tags"] == ["1", "latest"]
-        assert http.get(f"{server.url}/v2/hub/team/inttags/manifests/1", headers=ACCEPT).status_code == 200
-        documents["/v2/team/inttags/tags/list"] = ("application/json", b'{"tags": 5}')
-        assert http.get(url).json()["tags"] == ["1"]  # the tag cached here still answers
-    finally:
-        upstream.server.shutdown()
+    hub.documents.update(image_documents(image, "team/inttags", "1"))
+    url = f"{server.url}/v2/hub/team/inttags/tags/list"
+    for body in (b'{"tags": 5}', b'{"tags": "abc"}', b"[1]", b"[" * 100_000, b"\xff"):
+        hub.documents["/v2/team/inttags/tags/list"] = ("application/json", body)
+        answer = http.get(url)  # nothing cached: the image is unknown
+        assert (answer.status_code, answer.json()["errors"][0]["code"]) == (404, "NAME_UNKNOWN"), body[:20]
+    # Names that are no tags are left out (one could not even be asked for).
+    hub.documents["/v2/team/inttags/tags/list"] = ("application/json", json.dumps(
+        {"tags": ["1", "-x", "a/b", "v1\n", "x" * 129, 7, None, "latest"]}).encode())
+    assert http.get(url).json()["tags"] == ["1", "latest"]
+    assert http.get(f"{server.url}/v2/hub/team/inttags/manifests/1", headers=ACCEPT).status_code == 200
+    hub.documents["/v2/team/inttags/tags/list"] = ("application/json", b'{"tags": 5}')
+    assert http.get(url).json()["tags"] == ["1"]  # the tag cached here still answers
 
 
-def test_remote_sha512_blobs_are_verified_before_they_are_served_or_cached(server, http):
+def test_an_invalid_upstream_manifest_is_the_upstream_failing(server, hub, http):
+    image = make_image(layer_sizes=(1_000,))
+    hub.documents.update(image_documents(image, "team/bad", "1"))
+    url = f"{server.url}/v2/hub/team/bad/manifests"
+    assert http.get(f"{url}/1", headers=ACCEPT).content == image.manifest
+    for body in (b'{"schemaVersion": 2, "layers": 5}', b"<html></html>", b"[" * 100_000):
+        for tag in ("1", "2"):
+            hub.documents[f"/v2/team/bad/manifests/{tag}"] = (OCI_MANIFEST, body)
+        # What is cached answers; nothing cached: unavailable (the puller sent nothing wrong).
+        assert http.get(f"{url}/1", headers=ACCEPT).content == image.manifest
+        failed = http.get(f"{url}/2", headers=ACCEPT)
+        assert (failed.status_code, failed.json()["errors"][0]["code"]) == (502, "UNAVAILABLE"), body[:20]
+
+
+def test_remote_sha512_blobs_are_verified_before_they_are_served_or_cached(server, hub, http):
     genuine, other = b"genuine", b"EVIL"
     digest = "sha512:" + hashlib.sha512(genuine).hexdigest()
-    blob_url = "/v2/team/x/blobs/" + digest
-    upstream = FixedRegistry({blob_url: ("application/octet-stream", other)})
-    try:
-        hub = make_repository("hub", "remote", "docker", url=upstream.url)
-        url = f"{server.url}/v2/hub/team/x/blobs/{digest}"
-        for _ in range(2):  # nothing was cached
-            refused = http.get(url)
-            assert (refused.status_code, refused.json()["errors"][0]["code"]) == (502, "UNAVAILABLE")
-        path = "team/x/_blobs/sha512__" + digest[7:]
-        assert not Artifact.objects.filter(repository=hub, path=path).exists()
+    hub.documents["/v2/team/x/blobs/" + digest] = ("application/octet-stream", other)
+    url = f"{server.url}/v2/hub/team/x/blobs/{digest}"
+    for _ in range(2):  # nothing was cached
+        refused = http.get(url)
+        assert (refused.status_code, refused.json()["errors"][0]["code"]) == (502, "UNAVAILABLE")
+    cached = Artifact.objects.filter(repository__key="hub", path="team/x/_blobs/sha512__" + digest[7:])
+    assert not cached.exists()
 
-        upstream.documents[blob_url] = ("application/octet-stream", genuine)
-        assert http.get(url).content == genuine
-        assert http.get(url).content == genuine  # from the cache
-        assert Artifact.objects.get(repository=hub, path=path).blob.sha256 == hashlib.sha256(genuine).hexdigest()
+    hub.documents["/v2/team/x/blobs/" + digest] = ("application/octet-stream", genuine)
+    assert http.get(url).content == genuine
+    assert http.get(url).content == genuine  # from the cache
+    assert cached.get().blob.sha256 == hashlib.sha256(genuine).hexdigest()
 
-        # Other bytes cached there (as before sha512 was verified) are never served as it.
-        with Spool() as spool:
-            spool.write(other)
-            artifact_deploy(repository=hub, path=path, blob=blob_ingest(spool.finish()), allow_overwrite=True)
-        stale = http.get(url)
-        assert (stale.status_code, stale.json()["errors"][0]["code"]) == (404, "BLOB_UNKNOWN")
-    finally:
-        upstream.server.shutdown()
+    # Other bytes cached there (as before sha512 was verified) are never served as it.
+    with Spool() as spool:
+        spool.write(other)
+        artifact_deploy(repository=Repository.objects.get(key="hub"), path=cached.get().path,
+                        blob=blob_ingest(spool.finish()), allow_overwrite=True)
+    stale = http.get(url)
+    assert (stale.status_code, stale.json()["errors"][0]["code"]) == (404, "BLOB_UNKNOWN")
 
 
 def test_patterns_and_offline_keep_requests_from_the_upstream(server, upstream, docker_remote, http):
