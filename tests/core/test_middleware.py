@@ -38,7 +38,7 @@ def test_every_route_but_the_browser_pages_is_a_drf_view():
 def test_protocol_requests_without_a_session_cookie_skip_it_and_a_browser_session_still_counts(
         bootstrapped):
     SecuritySettings.objects.update(anonymous_access=False)
-    url = "/api/pypi/pypi/simple/"
+    url = "/api/pypi/pypi-local/simple/"
 
     plain = Client()
     response = plain.get(url)
