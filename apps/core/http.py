@@ -1,5 +1,5 @@
 """HTTP plumbing shared by every protocol: request bodies as streams, and file responses
-with conditional requests, byte ranges and zero-copy sending."""
+with conditional requests and byte ranges."""
 
 import re
 from collections.abc import Callable
@@ -13,6 +13,7 @@ from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from .errors import BadRequest, RangeNotSatisfiable
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# Files leave in blocks of this size: gunicorn copies them (repomgr/gunicorn_conf.py).
 STREAM_BLOCK = 1024 * 1024
 
 
@@ -34,11 +35,7 @@ def request_stream(request) -> tuple[IO[bytes], int | None]:
 
 
 class BoundedFile:
-    """A window [start, start+length) of an open file.
-
-    fileno() stays available so that gunicorn sends the window with sendfile(2): it starts at
-    the descriptor's position and sends Content-Length bytes.
-    """
+    """A window [start, start+length) of an open file."""
 
     def __init__(self, file: IO[bytes], start: int, length: int):
         if start:
@@ -53,9 +50,6 @@ class BoundedFile:
         data = self._file.read(size)
         self._remaining -= len(data)
         return data
-
-    def fileno(self) -> int:
-        return self._file.fileno()
 
     def close(self) -> None:
         self._file.close()
@@ -97,7 +91,7 @@ def serve_file(
     redirect_url: str | None = None,
 ) -> HttpResponse:
     """Answer GET/HEAD for stored bytes: 304 on a matching validator, 206 for a Range,
-    a redirect when the store hands out URLs, otherwise the bytes (sendfile when possible)."""
+    a redirect when the store hands out URLs, otherwise the bytes."""
     timestamp = int(last_modified.timestamp()) if last_modified else None
     quoted = quote_etag(etag) if etag else None
     common = {"Accept-Ranges": "bytes", **(headers or {})}
@@ -120,12 +114,18 @@ def serve_file(
     if request.method == "HEAD":
         response = HttpResponse(status=status, content_type=content_type)
     else:
-        response = FileResponse(BoundedFile(opener(), start, length), status=status,
-                                content_type=content_type)
-        # Without a descriptor to sendfile (an S3 body), bytes are copied in blocks of this size.
-        response.block_size = STREAM_BLOCK
+        response = file_response(BoundedFile(opener(), start, length), status=status,
+                                 content_type=content_type)
     response["Content-Length"] = str(length)
     return _with_headers(response, common)
+
+
+def file_response(file: IO[bytes], **kwargs) -> FileResponse:
+    """A FileResponse of ``file`` whose bytes leave in STREAM_BLOCK blocks (Django's default is
+    4 KB)."""
+    response = FileResponse(file, **kwargs)
+    response.block_size = STREAM_BLOCK
+    return response
 
 
 def _requested_window(request, size, quoted_etag, timestamp) -> tuple[int, int] | None:

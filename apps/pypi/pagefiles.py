@@ -1,4 +1,4 @@
-"""Stored simple pages as node-local files, so that gunicorn sends them with sendfile.
+"""Stored simple pages as node-local files, sent without reading their bytes from the database.
 
 The database holds every page; a file here is only a copy, named by the page's ETag plus its
 representation, so a name always means the same bytes: written once per node and page

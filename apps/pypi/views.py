@@ -5,7 +5,7 @@ the status line too, which is where twine, pip and uv show it."""
 import hashlib
 import re
 
-from django.http import FileResponse, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.utils.cache import get_conditional_response
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.core.errors import ApiError, BadRequest, NotFound, exception_handler
 from apps.core.formats import base_url
+from apps.core.http import file_response
 from apps.packages.models import Artifact
 from apps.packages.responses import artifact_response, live_response
 from apps.packages.services import artifact_record_download
@@ -86,8 +87,8 @@ def _negotiated(request) -> str:
 
 
 def _page_response(request, page, content_type: str) -> HttpResponse:
-    """A stored page: 304 on a matching ETag, else its bytes by sendfile, gzip-compressed for
-    clients that accept it (pip and uv do)."""
+    """A stored page: 304 on a matching ETag, else its bytes from the page file,
+    gzip-compressed for clients that accept it (pip and uv do)."""
     kind = "json" if is_json(content_type) else "html"
     gzipped = accepts_gzip(request.META.get("HTTP_ACCEPT_ENCODING", ""))
     tag = kind[0] + ("z" if gzipped else "")
@@ -100,7 +101,7 @@ def _page_response(request, page, content_type: str) -> HttpResponse:
             etag, gzipped = f'"{page.etag}-{kind[0]}"', False
             response = HttpResponse(bytes(getattr(page, kind)), content_type=content_type)
         else:
-            response = FileResponse(open(path, "rb"), content_type=content_type)
+            response = file_response(open(path, "rb"), content_type=content_type)
             del response["Content-Disposition"]
         if gzipped:
             response["Content-Encoding"] = "gzip"
@@ -234,10 +235,11 @@ class ReleaseView(APIView):
         name = _release_name(project, version)
         repository = _release_writable(request, repo_key, "deploy", name, version)
         body = request.data if isinstance(request.data, dict) else {}
-        if not isinstance(body.get("yanked"), bool) or "\x00" in str(body.get("yanked_reason") or ""):
+        reason = str(body.get("yanked_reason") or "")
+        if not isinstance(body.get("yanked"), bool) or "\x00" in reason:
             raise BadRequest('Send {"yanked": true|false, "yanked_reason": "..."} (text without NUL)')
         count = services.pypi_release_yank(repository=repository, project=name, version=version,
-                                           yanked=body["yanked"], reason=str(body.get("yanked_reason") or ""))
+                                           yanked=body["yanked"], reason=reason)
         return Response({"project": name, "version": version, "yanked": body["yanked"], "files": count})
 
     def delete(self, request, repo_key: str, project: str, version: str):
