@@ -17,6 +17,12 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 STREAM_BLOCK = 1024 * 1024
 
 
+def whole_number(text: str | None) -> int | None:
+    """``text`` as an int when it is ASCII digits only, else None (str.isdigit() alone also
+    takes '²', which int() refuses)."""
+    return int(text) if text and text.isascii() and text.isdigit() else None
+
+
 def request_stream(request) -> tuple[IO[bytes], int | None]:
     """The raw request body and its declared length (None for a chunked body).
 

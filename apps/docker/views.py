@@ -8,7 +8,7 @@ from django.http import HttpResponse, JsonResponse
 from rest_framework.views import APIView
 
 from apps.core.errors import ApiError, BadRequest, NotFound
-from apps.core.http import request_stream
+from apps.core.http import request_stream, whole_number
 from apps.repositories.models import Repository
 from apps.security.authentication import BasicAuthentication, BearerAuthentication
 from apps.security.authorization import authorize, require
@@ -105,9 +105,10 @@ def _page_size(params) -> int | None:
     raw = params.get("n")
     if raw is None or raw == "":
         return None
-    if not (raw.isascii() and raw.isdigit()):  # isdigit() alone takes '²', which int() refuses
+    size = whole_number(raw)
+    if size is None:
         raise PaginationNumberInvalid(detail={"n": raw[:20]})
-    return min(int(raw), MAX_PAGE)
+    return min(size, MAX_PAGE)
 
 
 def _paged(request, items: list[str], n: int | None) -> tuple[list[str], dict]:

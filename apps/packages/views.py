@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from apps.core.errors import BadRequest, Forbidden, NotFound
 from apps.core.formats import iso8601
-from apps.core.http import request_stream
+from apps.core.http import request_stream, whole_number
 from apps.core.paths import InvalidPath, clean_path
 from apps.repositories.models import Repository
 from apps.repositories.resolve import file_resolve, readable_sources
@@ -253,7 +253,7 @@ class StorageView(APIView):
 
     def _list(self, request, repository, path, params) -> dict:
         deep = params.get("deep", "0") == "1"
-        depth = int(params["depth"]) if params.get("depth", "").isdigit() else None
+        depth = whole_number(params.get("depth"))
         list_folders = params.get("listFolders", "0") == "1"
         files: dict[str, dict] = {}
         for source in readable_sources(request.user, repository, path, folder=True):

@@ -24,6 +24,7 @@ from django.utils import timezone
 from apps.core import config_cache
 from apps.core.db import fetch_one, insert, model_from_row, model_row, write_row
 from apps.core.errors import ApiError
+from apps.core.http import whole_number
 from apps.packages.selectors import artifact_find
 from apps.packages.services import ChecksumMismatch, artifact_deploy, blob_ingest
 from apps.packages.storage import ALL_DIGESTS, CHUNK, Spool, blob_store
@@ -265,8 +266,7 @@ class Download:
         self.repository, self.path, self.url = repository, path, url
         self.expected = {**expected, "sha256": expected.get("sha256") or _published_sha256(response)}
         self.fetch, self.response = fetch, response
-        length = response.headers.get("Content-Length")
-        self.size = int(length) if length and length.isdigit() else None
+        self.size = whole_number(response.headers.get("Content-Length"))
         self.spool = Spool(ALL_DIGESTS + tuple(name for name in self.expected if name not in ALL_DIGESTS))
         self._chunks = response.iter_content(CHUNK)
         self._done = False
@@ -367,8 +367,7 @@ class PassThrough:
 
     def __init__(self, path: str, response: requests.Response):
         self.path, self.response = path, response
-        length = response.headers.get("Content-Length")
-        self.size = int(length) if length and length.isdigit() else None
+        self.size = whole_number(response.headers.get("Content-Length"))
 
     def __iter__(self) -> Iterator[bytes]:
         try:

@@ -66,6 +66,9 @@ def test_file_lists(tree, http):
     assert [(f["uri"], f["folder"]) for f in with_folders] == [("/a.txt", False), ("/sub", True)]
     two_levels = http.get(f"{tree}/lib", params={"list": "", "deep": "1", "depth": "2"}).json()["files"]
     assert [f["uri"] for f in two_levels] == ["/a.txt", "/sub/b.txt"]
+    # A depth that is no number of ASCII digits ('²' passes str.isdigit) is no limit, not a 500.
+    odd = http.get(f"{tree}/lib", params={"list": "", "deep": "1", "depth": "\u00b2"})
+    assert odd.status_code == 200 and len(odd.json()["files"]) == 3
 
 
 def test_set_get_and_delete_properties(tree, admin_http, http):
