@@ -1,5 +1,6 @@
 """Remote PyPI repositories: reading an upstream PEP 503/691 index (JSON when offered) and
-keeping its facts exactly, with only the file URLs rewritten to ours."""
+keeping its facts exactly, in the PEPs' form (values of the wrong type dropped), with only the
+file URLs rewritten to ours."""
 
 import json
 import logging
@@ -125,7 +126,17 @@ def _project_files(repository, project: str):
 def _upstream_page(repository, project: str):
     url = simple_url(repository, project)
     return remote_document(repository, document_key(project), url, headers={"Accept": ACCEPT},
-                           stale_timeout=STALE_TIMEOUT_SECS), url
+                           stale_timeout=STALE_TIMEOUT_SECS,
+                           check=_readable("projects" if project == "" else "files")), url
+
+
+def _readable(key: str):
+    """remote_document's check of an upstream answer before it replaces the cached copy: a JSON
+    page must hold its ``key`` list (UnreadablePage is a ValueError: the cached copy stays)."""
+    def check(body: bytes, content_type: str) -> None:
+        if "json" in content_type:
+            _json_list(body, key)
+    return check
 
 
 @contextmanager
@@ -165,10 +176,7 @@ def parse_project_list(body: bytes, content_type: str) -> list[str]:
     """The normalised names of an upstream project list (PEP 691 JSON or PEP 503 HTML);
     names that are not project names are left out. Raises UnreadablePage."""
     if "json" in content_type:
-        projects = _json_object(body).get("projects")
-        if not isinstance(projects, list):
-            raise UnreadablePage("its 'projects' is not a list")
-        names = [p.get("name") for p in projects if isinstance(p, dict)]
+        names = [p.get("name") for p in _json_list(body, "projects") if isinstance(p, dict)]
     else:
         names = [text for _, text in _anchors(body)]
     return [n for n in map(_project_name, names) if n]
@@ -188,16 +196,21 @@ def parse_project_page(body: bytes, content_type: str, page_url: str, *,
     names the page in the warning), and so is every value of the wrong type. Raises
     UnreadablePage when the page is not one."""
     if "json" in content_type:
-        files = _json_object(body).get("files")
-        if not isinstance(files, list):
-            raise UnreadablePage("its 'files' is not a list")
-        entries = [_json_entry(f, page_url) for f in files]
+        entries = [_json_entry(f, page_url) for f in _json_list(body, "files")]
     else:
         entries = [_html_entry(attrs, text, page_url) for attrs, text in _anchors(body)]
     usable = [e for e in entries if e is not None]
     if len(usable) < len(entries):
         log.warning("left out %d malformed file entries of %s", len(entries) - len(usable), label)
     return usable
+
+
+def _json_list(body: bytes, key: str) -> list:
+    """The list under ``key`` of a JSON page. Raises UnreadablePage."""
+    found = _json_object(body).get(key)
+    if not isinstance(found, list):
+        raise UnreadablePage(f"its '{key}' is not a list")
+    return found
 
 
 def _json_object(body: bytes) -> dict:

@@ -91,13 +91,15 @@ class Document:
 
 def remote_document(repository: Repository, key: str, url: str, *,
                     headers: dict | None = None, force: bool = False, auth=None,
-                    stale_timeout: float | None = None) -> Document | None:
+                    stale_timeout: float | None = None, check=None) -> Document | None:
     """The upstream document at ``url``, cached under ``key``; None when upstream has none.
 
     Fresh cache entries are answered without asking upstream. When upstream fails, a cached
     copy of any age is answered (stale=True); with nothing cached, UpstreamUnavailable.
     ``stale_timeout`` caps how long a slow upstream is waited for when a cached copy could
-    answer instead (clients have timeouts of their own).
+    answer instead (clients have timeouts of their own). ``check(body, content_type)`` raises
+    ValueError for a found document that cannot be used: that upstream answer counts as a
+    failure, and the cached copy stays.
     """
     cached = model_row(RemoteDocument, _BY_KEY, [repository.pk, key])
     if cached is not None and not force and _fresh(repository, cached):
@@ -109,12 +111,22 @@ def remote_document(repository: Repository, key: str, url: str, *,
         timeout = min(stale_timeout, repository.socket_timeout_secs)
     try:
         response = upstream_get(repository, url, headers=headers, auth=auth, timeout=timeout)
+        if check is not None and response.status_code == 200:
+            _checked(repository, key, response, check)
     except UpstreamUnavailable:
         if cached is not None and cached.status == 200:
             log.warning("serving stale %s/%s: upstream unavailable", repository.key, key)
             return _as_document(cached, stale=True)
         raise
     return _as_document(_store_document(repository, key, response, cached))
+
+
+def _checked(repository, key: str, response, check) -> None:
+    try:
+        check(response.content, response.headers.get("Content-Type", ""))
+    except ValueError as exc:
+        log.warning("unusable upstream answer for %s/%s: %s", repository.key, key, exc)
+        raise UpstreamUnavailable(f"Upstream of '{repository.key}' sent an answer that cannot be read") from exc
 
 
 def remote_document_fetched(repository: Repository, key: str):
@@ -348,7 +360,11 @@ class Begun:
 
     def __init__(self, download):
         self.download, self._chunks = download, iter(download)
-        self._first = next(self._chunks, b"")
+        try:
+            self._first = next(self._chunks, b"")
+        except BaseException:
+            self.close()  # no response will: a Download's claim, connection and spool go now
+            raise
         self.size = download.size  # a Follower learns it on its first read
 
     def __iter__(self) -> Iterator[bytes]:

@@ -87,6 +87,35 @@ def test_an_unreadable_page_is_the_upstream_failing(bootstrapped, indexes, body)
     assert broken.hits["/files/proj-1.0-py3-none-any.whl"] == 0
 
 
+def test_an_unreadable_answer_leaves_the_cached_page_to_answer(bootstrapped, indexes):
+    """Once the cached copy has expired, an upstream that answers with a login page does not
+    replace it: the page we hold is served (stale), not a 502."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.pypi.models import PypiPage
+    from apps.repositories.models import RemoteDocument
+
+    upstream = indexes[0]
+    make_repository("flaky-remote", "remote", "pypi", url=upstream.url)
+    for url in ("/api/pypi/flaky-remote/simple/proj/", "/api/pypi/flaky-remote/simple/"):
+        first = _get(url)
+        assert first[0] == 200
+        upstream.raw["/simple/proj/"] = upstream.raw["/simple/"] = (UNREADABLE[0], JSON_PAGE)
+        cached = {d.key: bytes(d.body) for d in RemoteDocument.objects.all()}
+        RemoteDocument.objects.update(fetched=timezone.now() - timedelta(days=1))
+        PypiPage.objects.update(fresh_until=timezone.now() - timedelta(seconds=1))
+        asked = dict(upstream.hits)
+        again = _get(url)
+        assert again[0] == 200
+        assert {k: v for k, v in json.loads(again[1]).items() if k != "meta"} == \
+            {k: v for k, v in json.loads(first[1]).items() if k != "meta"}
+        assert sum(upstream.hits.values()) > sum(asked.values())  # the upstream was asked again
+        assert {d.key: bytes(d.body) for d in RemoteDocument.objects.all()} == cached
+        upstream.raw.clear()
+
+
 def test_what_is_not_a_project_name_is_left_out_of_the_list(bootstrapped, indexes):
     projects = [{"name": 5}, "proj", {}, {"name": "-not-a-name-"}, {"name": "Good_Name"}]
     indexes[0].raw["/simple/"] = (json.dumps({"meta": {"api-version": "1.1"}, "projects": projects}).encode(),
