@@ -1,6 +1,8 @@
 """The OCI distribution spec's errors: one class per error code, rendered in one place into
 the spec's envelope ``{"errors": [{"code", "message", "detail"}]}``."""
 
+import math
+
 from django.http import JsonResponse
 from rest_framework import exceptions as drf
 
@@ -109,7 +111,7 @@ def _as_registry_error(exc) -> RegistryError | None:
     if isinstance(exc, drf.MethodNotAllowed):
         return Unsupported(str(exc.detail))
     if isinstance(exc, drf.Throttled):  # the login lock-out
-        retry = {"Retry-After": str(int(exc.wait))} if exc.wait else {}
+        retry = {"Retry-After": str(math.ceil(exc.wait))} if exc.wait else {}
         return TooManyRequests(str(exc.detail), headers=retry)
     if isinstance(exc, core.ApiError):
         mapped = {401: Unauthorized, 403: Denied, 404: NameUnknown, 416: RangeInvalid}

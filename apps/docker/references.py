@@ -10,12 +10,12 @@ from apps.packages.storage import CHUNK
 
 from .errors import DigestInvalid, NameInvalid, TagInvalid
 
-NAME = re.compile(r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$")
-TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+# Matched whole (fullmatch): '$' would also match before a final newline.
+NAME = re.compile(r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*")
+TAG = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
 ALGORITHMS = {"sha256": 64, "sha512": 128}
-DIGEST = re.compile(r"^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
+DIGEST = re.compile(r"([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)")
 MAX_NAME = 255
-# Matched with fullmatch: '$' also matches before a final newline.
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ class ChecksumMismatch(Conflict):
 
 
 def verify_checksums(spool: Spool, expected: dict[str, str]) -> None:
-    """Raises ChecksumMismatch unless every given checksum (md5, sha1, sha256) matches."""
+    """Raises ChecksumMismatch unless every given checksum (md5, sha1, sha256, sha512) matches."""
     actual = spool.digests()
     for name, value in expected.items():
         if value and value.strip().lower() != actual[name]:

@@ -80,7 +80,7 @@ def read_core_metadata(file: IO[bytes], filename: str, *, dist: DistributionName
 
 def _from_zip(file: IO[bytes], pattern: re.Pattern, dist: DistributionName | None = None) -> bytes:
     with zipfile.ZipFile(file) as archive:
-        found = [info for info in archive.infolist() if pattern.match(info.filename)]
+        found = [info for info in archive.infolist() if pattern.fullmatch(info.filename)]
         if len(found) != 1:
             raise ValueError(f"expected one metadata file, found {len(found)}")
         if dist is not None:
@@ -92,7 +92,7 @@ def _from_zip(file: IO[bytes], pattern: re.Pattern, dist: DistributionName | Non
 
 def _check_dist_info(directory: str, dist: DistributionName) -> None:
     name, _, version = directory.removesuffix(".dist-info").rpartition("-")
-    if normalize(name) != dist.project or not _same_version(version, dist.version):
+    if normalize(name) != dist.project or not same_version(version, dist.version):
         raise InvalidDistribution(
             f"The wheel's {directory} directory is not for {dist.project} {dist.version}, as its filename says")
 
@@ -100,7 +100,7 @@ def _check_dist_info(directory: str, dist: DistributionName) -> None:
 def _from_tar(file: IO[bytes]) -> bytes:
     with tarfile.open(fileobj=file, mode="r:gz") as archive:
         for member in archive:
-            if _PKG_INFO_IN_SDIST.match(member.name) and member.isfile():
+            if _PKG_INFO_IN_SDIST.fullmatch(member.name) and member.isfile():
                 if member.size > MAX_METADATA_BYTES:
                     raise ValueError("the metadata file is too large")
                 return archive.extractfile(member).read()
@@ -156,16 +156,17 @@ def check_agreement(dist: DistributionName, fields: dict, *, form_name: str = ""
     if normalize(meta_name) != dist.project:
         raise InvalidDistribution(
             f"The file's metadata names project {meta_name!r}, its filename says {dist.project!r}")
-    if not _same_version(meta_version, dist.version):
+    if not same_version(meta_version, dist.version):
         raise InvalidDistribution(
             f"The file's metadata says version {meta_version!r}, its filename says {dist.version!r}")
     if form_name and normalize(form_name) != dist.project:
         raise InvalidDistribution(f"The form names project {form_name!r}, the file is {dist.project!r}")
-    if form_version and not _same_version(form_version, dist.version):
+    if form_version and not same_version(form_version, dist.version):
         raise InvalidDistribution(f"The form says version {form_version!r}, the file is {dist.version!r}")
 
 
-def _same_version(a: str, b: str) -> bool:
+def same_version(a: str, b: str) -> bool:
+    """Whether two spellings name one version (PEP 440: 1.0 == 1.0.0)."""
     try:
         return Version(a) == Version(b)
     except InvalidVersion:

@@ -21,8 +21,7 @@ from apps.packages.selectors import artifact_find_first
 from apps.repositories.models import Repository
 from apps.repositories.remote import UpstreamUnavailable, remote_file
 from apps.repositories.resolve import first_found, readable_sources
-from apps.repositories.selectors import resolution_order
-from apps.repositories.selectors import repository_accepts
+from apps.repositories.selectors import repository_accepts, resolution_order
 from apps.security.authorization import authorize, read_restriction
 
 from .distributions import normalize

@@ -8,7 +8,7 @@ from packaging.metadata import parse_email
 from packaging.version import InvalidVersion, Version
 
 from .coremetadata import core_metadata_resolve
-from .distributions import InvalidDistribution, parse_filename
+from .distributions import InvalidDistribution, parse_filename, same_version
 from .indexes import project_page
 from .pages import version_key
 
@@ -33,7 +33,7 @@ def project_json(user, repository, project: str, version: str | None, base: str)
             releases.setdefault(item.pop("_version"), []).append(item)
     chosen = version or _latest(releases)
     if chosen not in releases:
-        chosen = next((v for v in releases if _same(v, chosen)), None) if chosen else None
+        chosen = next((v for v in releases if same_version(v, chosen)), None) if chosen else None
         if chosen is None:
             return None
     urls = releases[chosen]
@@ -92,13 +92,6 @@ def _latest(releases: dict[str, list[dict]]) -> str | None:
         if candidates:
             return max(candidates, key=version_key)
     return None
-
-
-def _same(a: str, b: str) -> bool:
-    try:
-        return Version(a) == Version(b)
-    except InvalidVersion:
-        return a == b
 
 
 def _info(user, repository, project, version, urls, base) -> dict:

@@ -3,8 +3,8 @@
 from collections.abc import Iterable
 
 from django.db.models import Exists, Max, OuterRef
-from packaging.version import InvalidVersion, Version
 
+from .distributions import same_version
 from .models import PypiFile, PypiProject
 from .pages import ProjectIndex, file_url, sorted_versions, upload_time
 
@@ -34,23 +34,13 @@ def release_files(repository, name: str, version: str):
     """The files of ``name`` ``version`` in ``repository``, under every spelling PEP 440 takes
     for that version (1.0 and 1.0.0 are one release to pip and uv)."""
     files = PypiFile.objects.filter(project__repository=repository, project__name=name)
-    wanted = _version(version)
-    if wanted is None:
-        return files.none()
-    spellings = {v for v in files.values_list("version", flat=True) if _version(v) == wanted}
+    spellings = {v for v in files.values_list("version", flat=True) if same_version(v, version)}
     return files.filter(version__in=spellings)
 
 
 def release_paths(repository, name: str, version: str) -> list[str]:
     """The artifact paths of every file of ``name`` ``version`` in ``repository``."""
     return list(release_files(repository, name, version).values_list("artifact__path", flat=True))
-
-
-def _version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
 
 
 def pypi_file_find(repository, name: str, filename: str) -> PypiFile | None:

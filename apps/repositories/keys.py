@@ -14,7 +14,7 @@ RESERVED_KEYS = frozenset({
 
 
 def validate_repository_key(key: str) -> None:
-    if not KEY_PATTERN.match(key or ""):
+    if not KEY_PATTERN.fullmatch(key or ""):  # match's '$' also passes a final newline
         raise ValidationError(
             "A repository key is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."
         )
