@@ -62,8 +62,6 @@ def parse_manifest(body: bytes, content_type: str) -> ParsedManifest:
         raise ManifestInvalid("an image manifest needs a config descriptor")
     config = _descriptor(document["config"], "config")
     layers = _descriptors(document.get("layers", []), "layers")
-    if media_type == DOCKER_MANIFEST and not layers:
-        raise ManifestInvalid("a Docker image manifest needs at least one layer")
     return ParsedManifest(media_type, artifact_type, [config, *layers], [], subject, annotations)
 
 

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from apps.docker.errors import DigestInvalid, ManifestInvalid, NameInvalid, TagInvalid
-from apps.docker.manifests import DOCKER_LIST, OCI_INDEX, OCI_MANIFEST, parse_manifest, referrer_artifact_type
+from apps.docker.manifests import (DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, parse_manifest,
+                                   referrer_artifact_type)
 from apps.docker.references import check_name, check_tag, parse_digest
 from apps.docker.tokens import parse_scope
 from tests.factories.docker import make_image
@@ -23,6 +24,16 @@ def test_image_manifest_blobs_subject_and_artifact_type():
     assert referrer_artifact_type(plain) == "application/vnd.oci.image.config.v1+json"
 
 
+def test_an_image_without_layers_is_a_manifest():
+    """BuildKit writes `FROM scratch` images with only metadata as manifests without layers;
+    the distribution registry and Docker Hub take them."""
+    docker = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST, "config": {**SUBJECT, "mediaType":
+              "application/vnd.docker.container.image.v1+json"}, "layers": []}
+    for document in (docker, {**docker, "mediaType": OCI_MANIFEST, "layers": []}):
+        parsed = parse_manifest(json.dumps(document).encode(), document["mediaType"])
+        assert [blob.digest for blob in parsed.blobs] == [SUBJECT["digest"]]
+
+
 def test_index_without_media_type_is_recognised_by_shape():
     index = {"schemaVersion": 2, "manifests": [SUBJECT]}
     parsed = parse_manifest(json.dumps(index).encode(), "")
@@ -36,7 +47,6 @@ def test_index_without_media_type_is_recognised_by_shape():
     {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {**SUBJECT, "size": -1}},
     {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": SUBJECT, "layers": "no"},
     {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": SUBJECT, "annotations": {"a": 1}},
-    {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "config": SUBJECT},
 ])
 def test_invalid_manifests(document):
     with pytest.raises(ManifestInvalid):
