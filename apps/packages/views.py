@@ -14,7 +14,7 @@ from apps.core.paths import InvalidPath, clean_path
 from apps.repositories.models import Repository
 from apps.repositories.resolve import file_resolve, readable_sources
 from apps.repositories.selectors import repository_accepts, repository_get
-from apps.security.authorization import authorize, deny, may_read_somewhere, require
+from apps.security.authorization import authorize, deny, may_read_somewhere, require, require_each
 
 from . import responses, selectors, services
 from .matrix import parse_properties, split_matrix
@@ -97,8 +97,8 @@ class ArtifactView(APIView):
         if target is None or target.is_virtual:
             raise BadRequest(f"Cannot delete from virtual repository '{repository.key}'")
         require(request.user, "delete", target, path)
-        for inner in selectors.artifacts_under(target, path).values_list("path", flat=True):
-            require(request.user, "delete", target, inner)  # a folder: each file in it, or nothing
+        require_each(request.user, "delete", target,
+                     selectors.artifacts_under(target, path).values_list("path", flat=True))
         services.artifact_delete(repository=target, path=path)
         return Response(status=204)
 
@@ -205,8 +205,7 @@ class StorageView(APIView):
             items = [item for item in items if item.path == path]
         if not items:
             raise NotFound(f"'{repository.key}/{path}' not found")
-        for item in items:  # a folder: each file in it, or nothing
-            require(request.user, "annotate", repository, item.path)
+        require_each(request.user, "annotate", repository, [item.path for item in items])
         return items
 
     def _properties(self, request, repository, path, wanted: str):

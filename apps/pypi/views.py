@@ -21,7 +21,7 @@ from apps.packages.services import artifact_record_download
 from apps.packages.views import deploy_target, unreadable
 from apps.repositories.models import Repository
 from apps.repositories.selectors import repository_get
-from apps.security.authorization import require
+from apps.security.authorization import require, require_each
 from apps.security.views import require_admin
 
 from . import services
@@ -169,9 +169,7 @@ class FileView(PypiView):
         return artifact_response(request, resolved.result, content_type="application/octet-stream")
 
     def delete(self, request, repo_key: str, project: str, filename: str):
-        name = normalize(project)
-        if not _addressable(project, filename):
-            raise NotFound(f"'{project}' {filename!r} not found")
+        name = _addressed(project, filename)
         repository = _writable(request, repo_key, "delete", f"{name}/{filename}")
         services.pypi_files_delete(repository=repository, project=name, filename=filename)
         return HttpResponse(status=204)
@@ -217,9 +215,8 @@ class JsonApiView(PypiView):
     def get(self, request, repo_key: str, project: str, version: str | None = None):
         repository = pypi_repository(repo_key)
         base = f"{base_url(request)}/api/pypi/{repository.key}"
-        if not _addressable(project, version or ""):
-            unreadable(request.user, repository, normalize(project))
-        document = project_json(request.user, repository, normalize(project), version, base)
+        document = (project_json(request.user, repository, normalize(project), version, base)
+                    if _addressable(project, version or "") else None)
         if document is None:
             unreadable(request.user, repository, normalize(project))
         return JsonResponse(document, json_dumps_params={"separators": (",", ":")})
@@ -232,7 +229,7 @@ class ReleaseView(APIView):
     parser_classes = [JSONParser]
 
     def patch(self, request, repo_key: str, project: str, version: str):
-        name = _release_name(project, version)
+        name = _addressed(project, version)
         repository = _release_writable(request, repo_key, "deploy", name, version)
         body = request.data if isinstance(request.data, dict) else {}
         reason = str(body.get("yanked_reason") or "")
@@ -243,7 +240,7 @@ class ReleaseView(APIView):
         return Response({"project": name, "version": version, "yanked": body["yanked"], "files": count})
 
     def delete(self, request, repo_key: str, project: str, version: str):
-        name = _release_name(project, version)
+        name = _addressed(project, version)
         repository = _release_writable(request, repo_key, "delete", name, version)
         services.pypi_files_delete(repository=repository, project=name, version=version)
         return Response(status=204)
@@ -255,11 +252,11 @@ def _addressable(project: str, name: str) -> bool:
     return valid_project_name(project) and (not name or name.isprintable())
 
 
-def _release_name(project: str, version: str) -> str:
-    """The normalised project of a release addressed by URL. Raises NotFound for what cannot
-    name one."""
-    if not _addressable(project, version):
-        raise NotFound(f"'{project}' {version!r} not found")
+def _addressed(project: str, name: str) -> str:
+    """The normalised project of a file or release (``name``) addressed by URL for a change.
+    Raises NotFound for what cannot name one."""
+    if not _addressable(project, name):
+        raise NotFound(f"'{project}' {name!r} not found")
     return normalize(project)
 
 
@@ -278,8 +275,7 @@ def _release_writable(request, repo_key: str, action: str, project: str, version
     """As _writable, for a release: the caller must be allowed ``action`` on every file of it
     (a permission target may exclude some of a project's files)."""
     repository = _writable(request, repo_key, action, f"{project}/")
-    for path in release_paths(repository, project, version):
-        require(request.user, action, repository, path)
+    require_each(request.user, action, repository, release_paths(repository, project, version))
     return repository
 
 

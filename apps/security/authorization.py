@@ -151,6 +151,13 @@ def require(user, action: str, repository, path: str = "") -> None:
         deny(user, action, repository.key)
 
 
+def require_each(user, action: str, repository, paths) -> None:
+    """require() on every one of ``paths``: a folder or release is acted on as a whole only when
+    each file in it may be (a permission target may exclude some of them)."""
+    for path in paths:
+        require(user, action, repository, path)
+
+
 def deny(user, action: str, where: str):
     if not user.is_authenticated:
         raise NotAuthenticated("Authentication is required")
