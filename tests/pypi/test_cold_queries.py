@@ -69,9 +69,9 @@ def test_a_cached_file_leaves_in_the_same_statements_whatever_its_size(bootstrap
     assert counts["first"] == counts["bigger"] == access_queries("cold-remote") + 2
 
 
-def test_a_cached_file_is_handed_to_the_server_to_copy_in_stream_blocks(bootstrapped, upstream):
-    """Django passes the file to the server's ``wsgi.file_wrapper`` with STREAM_BLOCK as the
-    block size (not its default 4 KB), positioned at the first byte."""
+def test_a_cached_file_and_a_page_are_handed_to_the_server_to_copy_in_stream_blocks(bootstrapped, upstream):
+    """Django passes a cached file, and a stored simple page, to the server's
+    ``wsgi.file_wrapper`` with STREAM_BLOCK as the block size (not its default 4 KB)."""
     import io
     from wsgiref.util import setup_testing_defaults
 
@@ -88,11 +88,15 @@ def test_a_cached_file_is_handed_to_the_server_to_copy_in_stream_blocks(bootstra
         wrapped.append(block_size)
         return iter(lambda: filelike.read(block_size), b"")
 
-    environ = {"PATH_INFO": wheel, "REQUEST_METHOD": "GET", "wsgi.file_wrapper": file_wrapper,
-               "wsgi.input": io.BytesIO()}
-    setup_testing_defaults(environ)
-    statuses = []
-    body = b"".join(get_wsgi_application()(environ, lambda status, headers: statuses.append(status)))
-    assert statuses == ["200 OK"]
-    assert body == upstream.blobs["bigger-1.0-py3-none-any.whl"]
-    assert wrapped == [STREAM_BLOCK]
+    def served(path: str) -> bytes:
+        environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET", "wsgi.file_wrapper": file_wrapper,
+                   "wsgi.input": io.BytesIO(), "HTTP_ACCEPT": JSON_V1}
+        setup_testing_defaults(environ)
+        statuses = []
+        body = b"".join(get_wsgi_application()(environ, lambda status, headers: statuses.append(status)))
+        assert statuses == ["200 OK"]
+        return body
+
+    assert served(wheel) == upstream.blobs["bigger-1.0-py3-none-any.whl"]
+    assert b'"bigger-1.0-py3-none-any.whl"' in served("/api/pypi/cold-remote/simple/bigger/")
+    assert wrapped == [STREAM_BLOCK, STREAM_BLOCK]
