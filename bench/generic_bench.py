@@ -75,9 +75,11 @@ http {{
     fastcgi_temp_path {temp}/fastcgi;
     uwsgi_temp_path {temp}/uwsgi;
     scgi_temp_path {temp}/scgi;
+    # A folder's index.json is a PEP 691 page (bench/pypi_bench.py's static index for uv).
+    types {{ application/vnd.pypi.simple.v1+json json; }}
     server {{
         listen 127.0.0.1:{port};
-        location /files/ {{ alias {files}/; }}
+        location /files/ {{ alias {files}/; index index.json; }}
         location /upload/ {{
             root {prefix};
             dav_methods PUT;

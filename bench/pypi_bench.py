@@ -1,18 +1,21 @@
 """PyPI: repomgr beside devpi-server, proxpi and pypiserver on one upstream, with nginx serving
 the same files as the limit. One run, one machine, every server started fresh.
 
-    .venv/bin/python bench/pypi_bench.py [--seconds 5] [--database-url URL]
+    .venv/bin/python bench/pypi_bench.py [--seconds 5] [--rounds 5] [--database-url URL]
 
 Figures (each server answers from its warm cache unless the row says cold):
   * warm simple page of a project with 2,000 files, requests/s at concurrency 1 and 32, JSON
     (PEP 691) and HTML (ab -k, for --seconds each);
   * cached 50 MB wheel download, MB/s at concurrency 1 and 8 (curl processes, total bytes over
     wall time);
-  * `uv pip install` of 30 packages, cold (the proxy's first sight of them) and warm, seconds.
+  * `uv pip install` of 30 packages, cold (the proxy's first sight of them) and warm, seconds:
+    the median of --rounds installs each, the servers taking turns; every cold install meets
+    an empty cache (a new remote repository, mirror index or proxpi process).
 The upstream is a PEP 691 index (bench/pypi_upstream.py) in its own process. repomgr proxies it
 through a remote repository, devpi through a mirror index, proxpi directly; pypiserver cannot
 proxy, so it serves the same files from a folder (its cold and warm are the same thing). nginx
-serves the files, and repomgr's own HTML and JSON page as static files, as the ceiling.
+serves the files, repomgr's own HTML and JSON page, and a static copy of repomgr's index of the
+30 projects (pages, wheels, .metadata) as static files: the ceiling, for uv's warm install too.
 """
 
 import argparse
@@ -20,6 +23,7 @@ import base64
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,20 +81,68 @@ def start(args: list, env: dict | None = None, ready: str = "", cwd=None) -> sub
     return process
 
 
-def start_repomgr(work: Path, upstream: str, database_url: str | None):
+class Server:
+    """A running peer: its process, the index uv and the figures use, and ``fresh(n)``, which
+    points ``index`` at an empty cache for the n-th cold install. ``new_index(n)`` makes one
+    (a remote repository, a mirror index); a server without it has one index for all."""
+
+    def __init__(self, name: str, process: subprocess.Popen, index: str = "", new_index=None,
+                 cold: bool = True):
+        self.name, self.process, self._new_index = name, process, new_index
+        self.index = index or new_index(0)
+        self.cold = cold  # False for nginx: a static index has no cold install
+
+    def fresh(self, n: int) -> None:
+        if self._new_index is not None and n > 0:
+            self.index = self._new_index(n)
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+class Proxpi(Server):
+    """proxpi keeps its index cache in process memory: one process, threads for concurrency,
+    and a new process (with a new cache folder) for each cold install."""
+
+    def __init__(self, work: Path, bin_dir: Path, upstream: str):
+        self.work, self.bin_dir, self.upstream = work, bin_dir, upstream
+        super().__init__("proxpi", *self._run(0))
+
+    def _run(self, n: int) -> tuple[subprocess.Popen, str]:
+        port = free_port()
+        process = start([self.bin_dir / "gunicorn", "-w", "1", "--threads", "16", "-k", "gthread", "-b",
+                         f"127.0.0.1:{port}", "proxpi.server:app"],
+                        env={"PROXPI_INDEX_URL": f"{self.upstream}/simple/",
+                             "PROXPI_CACHE_DIR": str(self.work / f"proxpi-{n}"),
+                             "PROXPI_INDEX_TTL": "3600", "PROXPI_DOWNLOAD_TIMEOUT": "60"},
+                        ready=f"http://127.0.0.1:{port}/index/")
+        return process, f"http://127.0.0.1:{port}/index/"
+
+    def fresh(self, n: int) -> None:
+        if n > 0:
+            self.stop()
+            self.process, self.index = self._run(n)
+
+
+def start_repomgr(work: Path, upstream: str, database_url: str | None) -> Server:
     if database_url:
         gb.reset_database(database_url)
     env = gb.repomgr_env(work, database_url, free_port())
     gb.prepare_repomgr(env)
     process, url = gb.start_repomgr(env)
-    created = requests.put(f"{url}/api/repositories/bench-remote", auth=("admin", "password"), json={
-        "key": "bench-remote", "rclass": "remote", "packageType": "pypi", "url": upstream,
-        "retrievalCachePeriodSecs": 3600})
-    created.raise_for_status()
-    return process, f"{url}/api/pypi/bench-remote/simple/"
+
+    def remote(n: int) -> str:
+        key = f"bench-remote-{n}"
+        created = requests.put(f"{url}/api/repositories/{key}", auth=("admin", "password"), json={
+            "key": key, "rclass": "remote", "packageType": "pypi", "url": upstream,
+            "retrievalCachePeriodSecs": 3600})
+        created.raise_for_status()
+        return f"{url}/api/pypi/{key}/simple/"
+
+    return Server("repomgr", process, new_index=remote)
 
 
-def start_devpi(work: Path, bin_dir: Path, upstream: str):
+def start_devpi(work: Path, bin_dir: Path, upstream: str) -> Server:
     serverdir, port = work / "devpi", free_port()
     subprocess.run([bin_dir / "devpi-init", "--serverdir", serverdir, "--no-root-pypi"], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -102,28 +154,21 @@ def start_devpi(work: Path, bin_dir: Path, upstream: str):
     login.raise_for_status()
     token = login.json()["result"]["password"]
     auth = base64.b64encode(f"root:{token}".encode()).decode()
-    created = requests.put(f"{url}/root/up", headers={"X-Devpi-Auth": auth, "Accept": "application/json"},
-                           json={"type": "mirror", "mirror_url": f"{upstream}/simple/"})
-    created.raise_for_status()
-    return process, f"{url}/root/up/+simple/"
+
+    def mirror(n: int) -> str:
+        created = requests.put(f"{url}/root/up{n}", headers={"X-Devpi-Auth": auth, "Accept": "application/json"},
+                               json={"type": "mirror", "mirror_url": f"{upstream}/simple/"})
+        created.raise_for_status()
+        return f"{url}/root/up{n}/+simple/"
+
+    return Server("devpi-server", process, new_index=mirror)
 
 
-def start_proxpi(work: Path, bin_dir: Path, upstream: str):
-    port = free_port()
-    # proxpi keeps its index cache in process memory: one process, threads for concurrency.
-    process = start([bin_dir / "gunicorn", "-w", "1", "--threads", "16", "-k", "gthread", "-b",
-                     f"127.0.0.1:{port}", "proxpi.server:app"],
-                    env={"PROXPI_INDEX_URL": f"{upstream}/simple/", "PROXPI_CACHE_DIR": str(work / "proxpi"),
-                         "PROXPI_INDEX_TTL": "3600", "PROXPI_DOWNLOAD_TIMEOUT": "60"},
-                    ready=f"http://127.0.0.1:{port}/index/")
-    return process, f"http://127.0.0.1:{port}/index/"
-
-
-def start_pypiserver(bin_dir: Path, files: Path):
+def start_pypiserver(bin_dir: Path, files: Path) -> Server:
     port = free_port()
     process = start([bin_dir / "pypi-server", "run", "-p", port, "-i", "127.0.0.1", "-a", ".", "-P", ".",
                      "--disable-fallback", str(files)], ready=f"http://127.0.0.1:{port}/simple/")
-    return process, f"http://127.0.0.1:{port}/simple/"
+    return Server("pypiserver", process, f"http://127.0.0.1:{port}/simple/")
 
 
 # --- measurements ---------------------------------------------------------------------------
@@ -186,12 +231,23 @@ def warm_up(index: str, process: subprocess.Popen) -> None:
     gb.settle(process.pid)
 
 
-def measure(name: str, index: str, seconds: int, work: Path, huge: str,
-            process: subprocess.Popen) -> dict:
-    row = {"server": name}
-    warm_up(index, process)
-    row["uv_cold"] = uv_seconds(index, work / f"uv-{name}-cold")
-    row["uv_warm"] = uv_seconds(index, work / f"uv-{name}-warm")
+def uv_rounds(servers: list[Server], rounds: int, work: Path) -> dict:
+    """``rounds`` cold and warm installs per server, the servers taking turns so that the
+    machine's slow and fast moments fall on all of them: {name: {"cold": [...], "warm": [...]}}."""
+    times = {server.name: {"cold": [], "warm": []} for server in servers}
+    for n in range(rounds):
+        for server in servers:
+            server.fresh(n)
+            warm_up(server.index, server.process)
+            for kind in ("cold", "warm") if server.cold else ("warm",):
+                times[server.name][kind].append(uv_seconds(server.index, work / f"uv-{server.name}-{n}-{kind}"))
+    return times
+
+
+def measure(server: Server, seconds: int, huge: str, uv: dict) -> dict:
+    row = {"server": server.name, "uv": uv}
+    index = server.index
+    warm_up(index, server.process)
     page = f"{index}big/"
     for kind, accept in (("json", JSON), ("html", HTML)):
         available = page_is(page, accept)
@@ -205,8 +261,32 @@ def measure(name: str, index: str, seconds: int, work: Path, huge: str,
     return row
 
 
-def nginx_row(url: str, pages: Path, seconds: int, huge: str) -> dict:
-    row = {"server": "nginx (static files)", "uv_cold": None, "uv_warm": None}
+def save_static_index(index: str, folder: Path) -> None:
+    """A static copy of ``index``'s 30 `dep-*` projects in ``folder``: PEP 691 pages as
+    simple/<project>/index.json, and the wheels and their .metadata files at the paths the
+    pages' relative URLs name, for nginx to serve."""
+    for project in DEPS:
+        page = requests.get(f"{index}{project}/", headers={"Accept": JSON})
+        page.raise_for_status()
+        (folder / "simple" / project).mkdir(parents=True)
+        (folder / "simple" / project / "index.json").write_bytes(page.content)
+        for entry in page.json()["files"]:
+            url = urljoin(f"{index}{project}/", entry["url"]).split("#")[0]
+            for suffix in ("", ".metadata"):
+                target = folder / (url[len(index) - len("simple/"):] + suffix)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                content = requests.get(url + suffix)
+                content.raise_for_status()
+                target.write_bytes(content.content)
+
+
+def save_pages(index: str, folder: Path) -> None:
+    for kind, accept in (("json", JSON), ("html", HTML)):
+        (folder / f"big.{kind}").write_bytes(requests.get(f"{index}big/", headers={"Accept": accept}).content)
+
+
+def nginx_row(url: str, seconds: int, huge: str, uv: dict) -> dict:
+    row = {"server": "nginx (static files)", "uv": uv}
     for kind in ("json", "html"):
         for concurrency in (1, 32):
             row[f"{kind}_c{concurrency}"] = ab_rps(f"{url}/files/pages/big.{kind}", "*/*", concurrency, seconds)
@@ -219,18 +299,28 @@ def table(rows: list[dict]) -> str:
     def cell(value, fmt):
         return "n/a" if value is None else format(value, fmt)
 
+    def middle(values):
+        return statistics.median(values) if values else None
+
     lines = ["| server | JSON page req/s c=1 | c=32 | HTML page req/s c=1 | c=32 | 50 MB download MB/s c=1 | c=8 "
              "| uv install 30 pkgs cold (s) | warm (s) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['server']} | {cell(r['json_c1'], '.0f')} | {cell(r['json_c32'], '.0f')} "
                      f"| {cell(r['html_c1'], '.0f')} | {cell(r['html_c32'], '.0f')} | {cell(r['dl_c1'], '.0f')} "
-                     f"| {cell(r['dl_c8'], '.0f')} | {cell(r['uv_cold'], '.2f')} | {cell(r['uv_warm'], '.2f')} |")
+                     f"| {cell(r['dl_c8'], '.0f')} | {cell(middle(r['uv']['cold']), '.2f')} "
+                     f"| {cell(middle(r['uv']['warm']), '.2f')} |")
+    lines += ["", "uv installs, each round in turn (s; the table gives their median):", ""]
+    for r in rows:
+        for kind in ("cold", "warm"):
+            if r["uv"][kind]:
+                lines.append(f"- {r['server']} {kind}: " + ", ".join(f"{t:.2f}" for t in r["uv"][kind]))
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="cold and warm uv installs per server")
     parser.add_argument("--database-url", default=None, help="default: SQLite in the bench's data dir")
     parser.add_argument("--only", default="", help="comma-separated subset: repomgr,devpi,proxpi,pypiserver,nginx")
     args = parser.parse_args()
@@ -247,45 +337,37 @@ def main() -> None:
         upstream_process = start([sys.executable, ROOT / "bench" / "pypi_upstream.py", files, port],
                                  ready=f"http://127.0.0.1:{port}/simple/")
         upstream = f"http://127.0.0.1:{port}"
-        rows, running = [], []
+        starters = {
+            "repomgr": lambda: start_repomgr(work, upstream, args.database_url),
+            "devpi-server": lambda: start_devpi(work, bin_dir, upstream),
+            "proxpi": lambda: Proxpi(work, bin_dir, upstream),
+            "pypiserver": lambda: start_pypiserver(bin_dir, files),
+        }
+        rows, servers, nginx_url = [], [], None
         try:
-            starters = {
-                "repomgr": lambda: start_repomgr(work, upstream, args.database_url),
-                "devpi-server": lambda: start_devpi(work, bin_dir, upstream),
-                "proxpi": lambda: start_proxpi(work, bin_dir, upstream),
-                "pypiserver": lambda: start_pypiserver(bin_dir, files),
-            }
             for name, starter in starters.items():
-                if only and name.split("-")[0] not in only:
-                    continue
-                process, index = starter()
-                running.append(process)
-                try:
-                    rows.append(measure(name, index, args.seconds, work, huge, process))
-                    if name == "repomgr":
-                        save_pages(index, work / "pages")
-                finally:
-                    stop_process(process)
+                if not only or name.split("-")[0] in only:
+                    servers.append(starter())
             if not only or "nginx" in only:
-                pages = files / "pages"
-                if (work / "pages").exists():
-                    (work / "pages").rename(pages)
-                    nginx, url = gb.start_nginx(work, files)
-                    running.append(nginx)
-                    try:
-                        rows.append(nginx_row(url, pages, args.seconds, huge))
-                    finally:
-                        stop_process(nginx)
+                save_static_index(f"{upstream}/simple/", files / "pages")
+                nginx, nginx_url = gb.start_nginx(work, files)
+                servers.append(Server("nginx (static files)", nginx, f"{nginx_url}/files/pages/simple/", cold=False))
+            uv = uv_rounds(servers, args.rounds, work)
+            for server in list(servers):
+                if not server.cold:
+                    continue  # nginx, last: it serves repomgr's pages, saved below
+                rows.append(measure(server, args.seconds, huge, uv[server.name]))
+                if server.name == "repomgr":
+                    save_pages(server.index, files / "pages")
+                server.stop()
+                servers.remove(server)
+            if nginx_url and (files / "pages" / "big.json").exists():
+                rows.append(nginx_row(nginx_url, args.seconds, huge, uv["nginx (static files)"]))
         finally:
-            for process in running + [upstream_process]:
-                stop_process(process)
+            for server in servers:
+                server.stop()
+            stop_process(upstream_process)
         print(table(rows))
-
-
-def save_pages(index: str, folder: Path) -> None:
-    folder.mkdir(exist_ok=True)
-    for kind, accept in (("json", JSON), ("html", HTML)):
-        (folder / f"big.{kind}").write_bytes(requests.get(f"{index}big/", headers={"Accept": accept}).content)
 
 
 if __name__ == "__main__":
