@@ -136,6 +136,8 @@ def _readable(key: str):
     def check(body: bytes, content_type: str) -> None:
         if "json" in content_type:
             _json_list(body, key)
+        else:
+            _anchors(body)
     return check
 
 
@@ -220,7 +222,16 @@ def _json_object(body: bytes) -> dict:
         raise UnreadablePage("not JSON") from exc
     if not isinstance(document, dict):
         raise UnreadablePage("not a JSON object")
+    meta = document.get("meta")
+    _api_version(meta.get("api-version") if isinstance(meta, dict) else None)
     return document
+
+
+def _api_version(version) -> None:
+    """PEP 691 and PEP 629: a page of a major API version other than 1 cannot be read by a
+    client of version 1 (an absent version is taken as 1.0). Raises UnreadablePage."""
+    if version is not None and (not isinstance(version, str) or version.split(".", 1)[0].strip() != "1"):
+        raise UnreadablePage(f"its API version {str(version)[:20]!r} is not 1.x")
 
 
 def _json_entry(f, page_url: str) -> dict | None:
@@ -321,8 +332,11 @@ def _html_metadata(value: str | None):
 
 
 def _anchors(body: bytes) -> list[tuple[dict, str]]:
+    """The links of an HTML page. Raises UnreadablePage for a page of another major API
+    version (PEP 629's pypi:repository-version)."""
     parser = _Anchors()
     parser.feed(body.decode("utf-8", "replace"))
+    _api_version(parser.version)
     return parser.anchors
 
 
@@ -332,9 +346,12 @@ class _Anchors(HTMLParser):
         self.anchors: list[tuple[dict, str]] = []
         self._current: dict | None = None
         self._text: list[str] = []
+        self.version: str | None = None
 
     def handle_starttag(self, tag, attrs):
-        if tag == "a":
+        if tag == "meta" and ("name", "pypi:repository-version") in attrs:
+            self.version = dict(attrs).get("content") or ""
+        elif tag == "a":
             self._current = {name: (value if value is not None else "") for name, value in attrs}
             self._text = []
 

@@ -60,13 +60,20 @@ UNREADABLE = [
     b'{"meta": {"api-version": "1.1"}, "files": {"proj-1.0-py3-none-any.whl": {}}}',
     b'[{"filename": "proj-1.0-py3-none-any.whl"}]',
     b'{"meta": {"api-version": "1.1"}, "projects": {"proj": {}}}',
+    # PEP 691 / PEP 629: a client of API version 1 cannot read a version 2 page.
+    b'{"meta": {"api-version": "2.0"}, "projects": [{"name": "proj"}], "name": "proj", "files": []}',
+    b'{"meta": {"api-version": 2}, "projects": [{"name": "proj"}], "name": "proj", "files": []}',
 ]
+HTML_V2 = (b'<!DOCTYPE html><html><head><meta name="pypi:repository-version" content="2.0"></head>'
+           b'<body><a href="/files/proj-1.0-py3-none-any.whl">proj-1.0-py3-none-any.whl</a>'
+           b'<a href="/simple/proj/">proj</a></body></html>')
 
 
-@pytest.mark.parametrize("body", UNREADABLE, ids=["login-page", "empty", "files-dict", "list", "no-files"])
+@pytest.mark.parametrize("body", UNREADABLE + [HTML_V2], ids=[
+    "login-page", "empty", "files-dict", "list", "no-files", "json-v2", "json-v2-number", "html-v2"])
 def test_an_unreadable_page_is_the_upstream_failing(bootstrapped, indexes, body):
     broken, working = indexes
-    broken.raw["/simple/proj/"] = broken.raw["/simple/"] = (body, JSON_PAGE)
+    broken.raw["/simple/proj/"] = broken.raw["/simple/"] = (body, "text/html" if body is HTML_V2 else JSON_PAGE)
     make_repository("broken-remote", "remote", "pypi", url=broken.url)
     make_repository("working-remote", "remote", "pypi", url=working.url)
     make_repository("both", "virtual", "pypi", members=["broken-remote", "working-remote"])
@@ -212,3 +219,19 @@ def test_a_page_says_api_1_1_only_when_it_knows_every_size(bootstrapped, tmp_pat
     finally:
         html.stop()
         json_index.stop()
+
+
+@pytest.mark.parametrize("meta", [{"api-version": "1.4"}, {}, None], ids=["1.4", "no-version", "no-meta"])
+def test_pages_of_any_1_x_version_are_read(bootstrapped, indexes, meta):
+    """A later minor version, or none at all, is still a version 1 page (PEP 691)."""
+    upstream = indexes[0]
+    good = upstream.projects["proj"][0]
+    page = {"name": "proj", "files": [good]} | ({"meta": meta} if meta is not None else {})
+    listing = {"projects": [{"name": "proj"}]} | ({"meta": meta} if meta is not None else {})
+    upstream.raw["/simple/proj/"] = (json.dumps(page).encode(), JSON_PAGE)
+    upstream.raw["/simple/"] = (json.dumps(listing).encode(), JSON_PAGE)
+    make_repository("minor-remote", "remote", "pypi", url=upstream.url)
+    status, body = _get("/api/pypi/minor-remote/simple/proj/")
+    assert status == 200 and [f["filename"] for f in json.loads(body)["files"]] == ["proj-1.0-py3-none-any.whl"]
+    status, body = _get("/api/pypi/minor-remote/simple/")
+    assert status == 200 and json.loads(body)["projects"] == [{"name": "proj"}]
