@@ -5,6 +5,7 @@ import re
 from urllib.parse import urlencode
 
 from django.http import HttpResponse, JsonResponse
+from django.utils.cache import get_conditional_response
 from rest_framework.views import APIView
 
 from apps.core.errors import ApiError, BadRequest, NotFound
@@ -184,10 +185,14 @@ class ManifestView(RegistryView):
         manifest = pull.manifest_resolve(request.user, repository, name, reference)
         if manifest is None:
             raise ManifestUnknown(detail={"name": name, "reference": reference})
-        body = b"" if request.method == "HEAD" else pull.manifest_bytes(manifest)
-        response = HttpResponse(body, content_type=manifest.media_type)
-        return _with(response, _digest_headers(manifest.digest, **{
-            "Content-Length": str(manifest.size), "ETag": f'"{manifest.digest}"'}))
+        etag = f'"{manifest.digest}"'
+        # Only now that the caller may read it: a 304 tells that the manifest exists.
+        response = get_conditional_response(request, etag=etag)
+        if response is None:
+            body = b"" if request.method == "HEAD" else pull.manifest_bytes(manifest)
+            response = HttpResponse(body, content_type=manifest.media_type)
+            response["Content-Length"] = str(manifest.size)
+        return _with(response, _digest_headers(manifest.digest, ETag=etag))
 
     def put(self, request, repo_key: str, name: str, reference: str):
         repository, name = self.image(repo_key, name)

@@ -13,9 +13,9 @@ from django.contrib.auth import get_user_model
 
 from apps.audit.models import AuditEvent
 from apps.packages.models import Blob
-from apps.security.models import SecuritySettings
+from apps.security.models import PermissionTarget, SecuritySettings
 from apps.security.tokens import token_create
-from tests.factories import grant, make_user
+from tests.factories import grant, make_repository, make_user
 from tests.factories.docker import (OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, make_image, push_blob, push_image,
                                     sha256)
 
@@ -58,6 +58,56 @@ def test_push_then_pull_by_tag_and_digest(server, admin_http, http):
     ranged = http.get(f"{server.url}/v2/docker-local/team/app/blobs/{sha256(layer)}",
                       headers={"Range": "bytes=10-19"})
     assert ranged.status_code == 206 and ranged.content == layer[10:20]
+
+
+def test_a_manifest_revalidated_by_its_etag_is_not_modified(server, admin_http, http):
+    """If-None-Match naming the manifest's ETag (its quoted digest, as the distribution registry
+    sends it; weak, in a list, or '*') answers GET and HEAD with 304, the ETag and the digest
+    and no body, from a local repository, a remote's cache and a virtual alike."""
+    image = make_image()
+    assert push_image(admin_http, server.url, "docker-local/team/app", image, "1").status_code == 201
+    make_repository("mirror", "remote", "docker", url=f"{server.url}/docker-local")
+    cached = http.get(f"{server.url}/v2/mirror/team/app/manifests/1", headers={"Accept": OCI_MANIFEST})
+    assert cached.status_code == 200, cached.text
+    etag, other = f'"{image.digest}"', f'"{sha256(b"another manifest")}"'
+    for repo in ("docker-local", "mirror", "docker"):
+        for reference in ("1", image.digest):
+            url = f"{server.url}/v2/{repo}/team/app/manifests/{reference}"
+            for send in (http.get, http.head):
+                for matching in (etag, f"W/{etag}", f"{other}, {etag}", "*"):
+                    got = send(url, headers={"Accept": OCI_MANIFEST, "If-None-Match": matching})
+                    assert got.status_code == 304, (repo, reference, send, matching, got.text)
+                    assert got.headers["ETag"] == etag and got.headers["Docker-Content-Digest"] == image.digest
+                    assert got.content == b""
+                for headers in ({"If-None-Match": other}, {}):
+                    full = send(url, headers={"Accept": OCI_MANIFEST, **headers})
+                    assert full.status_code == 200 and full.headers["ETag"] == etag
+                    assert full.content == (image.manifest if send == http.get else b"")
+
+
+def test_a_matching_etag_tells_nothing_to_a_caller_who_may_not_read(server, admin_http, http):
+    """Authorization comes first: without read permission the answer is the one a caller
+    without If-None-Match gets (401, or 404 through a virtual readable only elsewhere)."""
+    image = make_image()
+    assert push_image(admin_http, server.url, "docker-local/team/secret", image, "1").status_code == 201
+    make_repository("elsewhere", "local", "docker")
+    make_repository("mixed", "virtual", "docker", members=["docker-local", "elsewhere"])
+    PermissionTarget.objects.filter(name="Anything").delete()  # no blanket anonymous read
+    grant("anonymous-elsewhere", repositories=["elsewhere"], users={"anonymous": ["read"]})
+    matching = {"Accept": OCI_MANIFEST, "If-None-Match": f'"{image.digest}"'}
+    for reference in ("1", image.digest):
+        for send in (http.get, http.head):
+            local = send(f"{server.url}/v2/docker-local/team/secret/manifests/{reference}", headers=matching)
+            assert local.status_code == 401 and "WWW-Authenticate" in local.headers
+            assert "ETag" not in local.headers and "Docker-Content-Digest" not in local.headers
+            hidden = send(f"{server.url}/v2/mixed/team/secret/manifests/{reference}", headers=matching)
+            assert hidden.status_code == 404 and "ETag" not in hidden.headers
+    SecuritySettings.objects.update(anonymous_access=False)
+    for repo in ("docker-local", "mixed"):
+        for send in (http.get, http.head):
+            refused = send(f"{server.url}/v2/{repo}/team/secret/manifests/1", headers=matching)
+            assert refused.status_code == 401 and "ETag" not in refused.headers
+    assert admin_http.get(f"{server.url}/v2/mixed/team/secret/manifests/1", headers=matching).status_code == 304
 
 
 def test_chunked_upload_with_status_and_out_of_order_chunk(server, admin_http):
