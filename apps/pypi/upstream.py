@@ -137,7 +137,7 @@ def _readable(key: str):
         if "json" in content_type:
             _json_list(body, key)
         else:
-            _anchors(body)
+            _api_version(_html_version(body))
     return check
 
 
@@ -340,6 +340,16 @@ def _anchors(body: bytes) -> list[tuple[dict, str]]:
     return parser.anchors
 
 
+def _html_version(body: bytes) -> str | None:
+    """PEP 629's version of an HTML page, read from its head only (the links are not parsed)."""
+    parser, text = _Anchors(), body.decode("utf-8", "replace")
+    for start in range(0, len(text), 4096):
+        parser.feed(text[start:start + 4096])
+        if parser.in_body:
+            break
+    return parser.version
+
+
 class _Anchors(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -347,8 +357,10 @@ class _Anchors(HTMLParser):
         self._current: dict | None = None
         self._text: list[str] = []
         self.version: str | None = None
+        self.in_body = False  # past the head, where the version is given
 
     def handle_starttag(self, tag, attrs):
+        self.in_body = self.in_body or tag in ("body", "a")
         if tag == "meta" and ("name", "pypi:repository-version") in attrs:
             self.version = dict(attrs).get("content") or ""
         elif tag == "a":
