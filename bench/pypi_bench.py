@@ -14,8 +14,8 @@ Figures (each server answers from its warm cache unless the row says cold):
 The upstream is a PEP 691 index (bench/pypi_upstream.py) in its own process. repomgr proxies it
 through a remote repository, devpi through a mirror index, proxpi directly; pypiserver cannot
 proxy, so it serves the same files from a folder (its cold and warm are the same thing). nginx
-serves the files, repomgr's own HTML and JSON page, and a static copy of repomgr's index of the
-30 projects (pages, wheels, .metadata) as static files: the ceiling, for uv's warm install too.
+serves the files, repomgr's own HTML and JSON page, and a static copy of the upstream's index of
+the 30 projects (pages, wheels, .metadata) as static files: the ceiling, for uv's warm install too.
 """
 
 import argparse
@@ -50,6 +50,8 @@ PEERS_VENV = ROOT / "var" / "bench-pypi-venv"
 JSON = "application/vnd.pypi.simple.v1+json"
 HTML = "text/html"
 DEPS = [f"dep-{i:02d}" for i in range(30)]
+# nginx's static copies, beside the wheels: a dot-folder, which pypiserver does not list.
+STATIC = ".static"
 
 
 # --- set-up ---------------------------------------------------------------------------------
@@ -83,8 +85,9 @@ def start(args: list, env: dict | None = None, ready: str = "", cwd=None) -> sub
 
 class Server:
     """A running peer: its process, the index uv and the figures use, and ``fresh(n)``, which
-    points ``index`` at an empty cache for the n-th cold install. ``new_index(n)`` makes one
-    (a remote repository, a mirror index); a server without it has one index for all."""
+    points ``index`` at an empty cache for the n-th cold install (n >= 1; the first one meets
+    the index the server started with). ``new_index(n)`` makes one (a remote repository, a
+    mirror index); a server without it has one index for all."""
 
     def __init__(self, name: str, process: subprocess.Popen, index: str = "", new_index=None,
                  cold: bool = True):
@@ -93,7 +96,7 @@ class Server:
         self.cold = cold  # False for nginx: a static index has no cold install
 
     def fresh(self, n: int) -> None:
-        if self._new_index is not None and n > 0:
+        if self._new_index is not None:
             self.index = self._new_index(n)
 
     def stop(self) -> None:
@@ -119,9 +122,8 @@ class Proxpi(Server):
         return process, f"http://127.0.0.1:{port}/index/"
 
     def fresh(self, n: int) -> None:
-        if n > 0:
-            self.stop()
-            self.process, self.index = self._run(n)
+        self.stop()
+        self.process, self.index = self._run(n)
 
 
 def start_repomgr(work: Path, upstream: str, database_url: str | None) -> Server:
@@ -133,7 +135,7 @@ def start_repomgr(work: Path, upstream: str, database_url: str | None) -> Server
 
     def remote(n: int) -> str:
         key = f"bench-remote-{n}"
-        created = requests.put(f"{url}/api/repositories/{key}", auth=("admin", "password"), json={
+        created = requests.put(f"{url}/api/repositories/{key}", auth=tuple(gb.ADMIN.split(":", 1)), json={
             "key": key, "rclass": "remote", "packageType": "pypi", "url": upstream,
             "retrievalCachePeriodSecs": 3600})
         created.raise_for_status()
@@ -237,7 +239,8 @@ def uv_rounds(servers: list[Server], rounds: int, work: Path) -> dict:
     times = {server.name: {"cold": [], "warm": []} for server in servers}
     for n in range(rounds):
         for server in servers:
-            server.fresh(n)
+            if n:
+                server.fresh(n)
             warm_up(server.index, server.process)
             for kind in ("cold", "warm") if server.cold else ("warm",):
                 times[server.name][kind].append(uv_seconds(server.index, work / f"uv-{server.name}-{n}-{kind}"))
@@ -281,6 +284,7 @@ def save_static_index(index: str, folder: Path) -> None:
 
 
 def save_pages(index: str, folder: Path) -> None:
+    """repomgr's rendered `big` page, HTML and JSON, for nginx to serve."""
     for kind, accept in (("json", JSON), ("html", HTML)):
         (folder / f"big.{kind}").write_bytes(requests.get(f"{index}big/", headers={"Accept": accept}).content)
 
@@ -289,7 +293,7 @@ def nginx_row(url: str, seconds: int, huge: str, uv: dict) -> dict:
     row = {"server": "nginx (static files)", "uv": uv}
     for kind in ("json", "html"):
         for concurrency in (1, 32):
-            row[f"{kind}_c{concurrency}"] = ab_rps(f"{url}/files/pages/big.{kind}", "*/*", concurrency, seconds)
+            row[f"{kind}_c{concurrency}"] = ab_rps(f"{url}/files/{STATIC}/big.{kind}", "*/*", concurrency, seconds)
     row["dl_c1"] = download_mb_s(f"{url}/files/{huge}", 1)
     row["dl_c8"] = download_mb_s(f"{url}/files/{huge}", 8)
     return row
@@ -343,26 +347,24 @@ def main() -> None:
             "proxpi": lambda: Proxpi(work, bin_dir, upstream),
             "pypiserver": lambda: start_pypiserver(bin_dir, files),
         }
-        rows, servers, nginx_url = [], [], None
+        rows, servers, static = [], [], files / STATIC
         try:
             for name, starter in starters.items():
                 if not only or name.split("-")[0] in only:
                     servers.append(starter())
             if not only or "nginx" in only:
-                save_static_index(f"{upstream}/simple/", files / "pages")
+                save_static_index(f"{upstream}/simple/", static)
                 nginx, nginx_url = gb.start_nginx(work, files)
-                servers.append(Server("nginx (static files)", nginx, f"{nginx_url}/files/pages/simple/", cold=False))
+                servers.append(Server("nginx (static files)", nginx, f"{nginx_url}/files/{STATIC}/simple/", cold=False))
             uv = uv_rounds(servers, args.rounds, work)
-            for server in list(servers):
-                if not server.cold:
-                    continue  # nginx, last: it serves repomgr's pages, saved below
-                rows.append(measure(server, args.seconds, huge, uv[server.name]))
-                if server.name == "repomgr":
-                    save_pages(server.index, files / "pages")
-                server.stop()
-                servers.remove(server)
-            if nginx_url and (files / "pages" / "big.json").exists():
-                rows.append(nginx_row(nginx_url, args.seconds, huge, uv["nginx (static files)"]))
+            for server in servers:
+                if server.cold:  # nginx comes last: it serves repomgr's pages, saved here
+                    rows.append(measure(server, args.seconds, huge, uv[server.name]))
+                    if server.name == "repomgr":
+                        save_pages(server.index, static)
+                    server.stop()
+                else:
+                    rows.append(nginx_row(nginx_url, args.seconds, huge, uv[server.name]))
         finally:
             for server in servers:
                 server.stop()
