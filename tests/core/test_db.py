@@ -94,6 +94,7 @@ def test_write_row_updates_the_row_read_inserts_when_none_was_read_and_settles_a
     # the row is updated in place.
     third, _ = write(b"three", None)
     assert third.pk == first.pk
+    assert bytes(RemoteDocument.objects.get(**lookup).body) == b"three"
     # The row read was deleted and written again by someone else: updated, not duplicated.
     RemoteDocument.objects.filter(pk=first.pk).delete()
     other = RemoteDocument.objects.create(**lookup, body=b"theirs", fetched=timezone.now())

@@ -1,7 +1,6 @@
 """The registry API spoken over HTTP against the live server: pushes and pulls of every
 kind, pagination, referrers, deletes and the token dance."""
 
-import hashlib
 import json
 import os
 import threading
@@ -17,13 +16,9 @@ from apps.security.models import PermissionTarget, SecuritySettings
 from apps.security.tokens import token_create
 from tests.factories import grant, make_repository, make_user
 from tests.factories.docker import (OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, make_image, push_blob, push_image,
-                                    sha256)
+                                    sha256, sha512)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def sha512(data: bytes) -> str:
-    return "sha512:" + hashlib.sha512(data).hexdigest()
 
 
 def test_ping_challenges_anonymous_and_greets_authenticated(server, http, admin_http):
@@ -320,7 +315,8 @@ def test_bytes_put_at_a_registry_path_by_other_means_are_never_served(server, ad
     genuine = b"the real layer"
     for digest in (sha256(genuine), sha512(genuine)):
         algorithm, hexpart = digest.split(":")
-        admin_http.put(f"{server.url}/docker-local/team/raw/_blobs/{algorithm}__{hexpart}", data=b"EVIL")
+        planted = admin_http.put(f"{server.url}/docker-local/team/raw/_blobs/{algorithm}__{hexpart}", data=b"EVIL")
+        assert planted.status_code == 201
         got = admin_http.get(f"{server.url}/v2/docker-local/team/raw/blobs/{digest}")
         assert got.status_code == 404 and got.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
 

@@ -20,7 +20,7 @@ from apps.security.models import SecuritySettings
 from tests.conftest import CLOSED_UPSTREAM
 from tests.docker.upstream import DistributionRegistry
 from tests.factories import make_repository
-from tests.factories.docker import OCI_MANIFEST, make_image, push_blob, push_image, sha256
+from tests.factories.docker import OCI_MANIFEST, make_image, push_blob, push_image, sha256, sha512
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(not DistributionRegistry.available(), reason="docker-registry is not installed")]
@@ -211,7 +211,7 @@ def test_an_invalid_upstream_manifest_is_the_upstream_failing(server, hub, http)
 
 def test_remote_sha512_blobs_are_verified_before_they_are_served_or_cached(server, hub, http):
     genuine, other = b"genuine", b"EVIL"
-    digest = "sha512:" + hashlib.sha512(genuine).hexdigest()
+    digest = sha512(genuine)
     hub.documents["/v2/team/x/blobs/" + digest] = ("application/octet-stream", other)
     url = f"{server.url}/v2/hub/team/x/blobs/{digest}"
     for _ in range(2):  # nothing was cached

@@ -167,3 +167,9 @@ def test_a_folder_is_deleted_or_annotated_only_when_each_file_in_it_may_be(peopl
     assert call("DELETE", f"{people.url}/generic-local/mixed/a.bin", pruner).status_code == 204
     assert list(Artifact.objects.filter(path__startswith="mixed/").values_list("path", flat=True)) == \
         ["mixed/b.keep"]
+    # A folder whose files the target all admits is annotated and deleted as a whole.
+    assert admin_http.put(f"{people.url}/generic-local/clean/x.bin", data=b"x").status_code == 201
+    clean = f"{people.url}/api/storage/generic-local/clean"
+    assert call("PUT", clean, pruner, params={"properties": "qa=passed"}).status_code == 204
+    assert call("DELETE", f"{people.url}/generic-local/clean", pruner).status_code == 204
+    assert not Artifact.objects.filter(path__startswith="clean/").exists()

@@ -2,7 +2,6 @@
 virtual repository holds hides the remote members' files of that name, also from a caller who
 may read the remote member but not (all of) the local one."""
 
-import base64
 import hashlib
 import json
 
@@ -13,17 +12,14 @@ from apps.pypi.negotiation import JSON_V1
 from apps.security.models import SecuritySettings
 from tests.factories import grant, make_repository, make_user
 from tests.factories.pypi import make_wheel
+from tests.packages.rawhttp import basic
 from tests.pypi.upstream import StaticIndex
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ADMIN = "Basic " + base64.b64encode(b"admin:password").decode()
+ADMIN = basic("admin", "password")
 OURS = "corp_secret-1.0-py3-none-any.whl"
 THEIRS = "corp_secret-99.0-py3-none-any.whl"
-
-
-def basic(name: str) -> str:
-    return "Basic " + base64.b64encode(f"{name}:secret-pass".encode()).decode()
 
 
 @pytest.fixture
@@ -65,7 +61,7 @@ def files(client: Client, who: str, project: str) -> tuple[int, list[str]]:
 
 @pytest.mark.parametrize("who", ["eve", "dave"])
 def test_a_caller_who_cannot_read_the_local_project_gets_no_remote_files_of_it(guarded, who):
-    client, auth = Client(), basic(who)
+    client, auth = Client(), basic(who, "secret-pass")
     for _ in range(2):  # built, then answered from the stored page
         assert files(client, auth, "corp-secret") == (404, [])
     assert files(client, ADMIN, "corp-secret") == (200, [OURS])
@@ -79,10 +75,15 @@ def test_a_caller_who_cannot_read_the_local_project_gets_no_remote_files_of_it(g
 
 
 def test_the_guard_follows_the_local_project_for_callers_who_cannot_read_it(guarded):
-    client, eve = Client(), basic("eve")
+    client, eve = Client(), basic("eve", "secret-pass")
     assert files(client, eve, "corp-secret") == (404, [])
     # Once the local project is gone, the remote's files show again; the stored page follows.
     assert client.delete(f"/api/pypi/corp-local/packages/corp-secret/{OURS}",
                          HTTP_AUTHORIZATION=ADMIN).status_code == 204
     assert files(client, eve, "corp-secret") == (200, [THEIRS])
     assert files(client, ADMIN, "corp-secret") == (200, [THEIRS])
+    # and so do its files, to the caller the guard refused them before.
+    response = client.get(f"/api/pypi/corp/packages/corp-secret/{THEIRS}", HTTP_AUTHORIZATION=eve)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == guarded.blobs[THEIRS]
+    response.close()
+    assert guarded.hits["/files/" + THEIRS] == 1
